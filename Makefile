@@ -1,0 +1,44 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make lab` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+SANITIZE := notebooks/sanitize.cfg
+
+.PHONY: lab test lint unit nbval notebooks clean-notebooks check-notebooks bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per extra: installing again only when pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	touch $@
+
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(LAB_ARGS)
+
+test: $(VENV)/.installed-test lint unit nbval check-notebooks
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests
+
+nbval: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) notebooks
+
+# Outputs are part of the notebooks: regenerate them all, deterministically.
+notebooks: $(VENV)/.installed-test
+	PYTHONHASHSEED=0 $(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
+
+check-notebooks: $(VENV)/.installed-test
+	$(BIN)/nbstripout --keep-output --keep-count --verify notebooks/*.ipynb
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,67 @@
+"""playground: define ASGI endpoints in a notebook, drive them from the kernel, see every message.
+
+``serve`` (uvicorn) and the IPython extension load on first use, so ``import playground`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .client import Client
+from .endpoints import EndpointWarning, HTTPEndpoint, WebSocketEndpoint
+from .errors import (
+    AppTimeout,
+    ASGIProtocolError,
+    LifespanError,
+    MessageTooLarge,
+    WebSocketDenied,
+    WebSocketDisconnect,
+)
+from .response import Response
+from .trace import Trace, TraceEvent
+from .websocket import WebSocketSession
+
+if TYPE_CHECKING:
+    from .server import Server, serve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ASGIProtocolError",
+    "AppTimeout",
+    "Client",
+    "EndpointWarning",
+    "HTTPEndpoint",
+    "LifespanError",
+    "MessageTooLarge",
+    "Response",
+    "Server",
+    "Trace",
+    "TraceEvent",
+    "WebSocketDenied",
+    "WebSocketDisconnect",
+    "WebSocketEndpoint",
+    "WebSocketSession",
+    "serve",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("serve", "Server"):
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'playground' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext playground``: the ``%http``, ``%%http`` and ``%%ws`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

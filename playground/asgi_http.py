@@ -1,0 +1,299 @@
+"""Driving one HTTP request through an ASGI app in-process.
+
+The app runs as its own task. It gets the request body from ``receive()``; what it passes to ``send()``
+is checked against the protocol, recorded in the trace, and queued for the client side, which turns it
+into an httpx ``Response`` (all at once, or lazily for ``stream()``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+
+from .app_task import AppTask, ASGIApp
+from .channel import Channel
+from .errors import AppTimeout, ASGIProtocolError, ClientDisconnected
+from .response import Response
+from .trace import Trace
+
+HTTP_SEND_TYPES = frozenset(
+    {"http.response.start", "http.response.body", "http.response.trailers", "http.response.debug",
+     "http.response.early_hint"}
+)
+_DONE = ("done",)  # queued when the app's call has ended
+_END = ("end",)  # queued when the response is complete
+
+
+class HTTPExchange:
+    """The server side of one request: the ``receive`` and ``send`` the app is called with."""
+
+    def __init__(
+        self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, *, timeout: float | None,
+        grace: float, raise_app_exceptions: bool,
+    ) -> None:
+        self.request = request
+        self.timeout = timeout
+        self.grace = grace
+        self.raise_app_exceptions = raise_app_exceptions
+        self.trace = Trace(scope)
+        self.events: Channel[tuple[Any, ...]] = Channel()
+        self.task = AppTask(app, scope, self.receive, self.send, self.trace, self._app_done)
+        self._request_sent = False
+        self._closed = anyio.Event()  # response complete, or the client left
+        self.client_left = False
+        self.started = False
+        self.body_complete = False
+        self.complete = False
+        self.trailers_expected = False
+        self.status_code = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.trailers: list[tuple[bytes, bytes]] = []
+        self.early_hints: list[bytes] = []
+        self.debug_info: dict[str, Any] | None = None
+        self.started_at = time.perf_counter()
+
+    # -- the app's side ---------------------------------------------------------------------------
+
+    async def receive(self) -> dict[str, Any]:
+        if not self._request_sent:
+            self._request_sent = True
+            message = {"type": "http.request", "body": self.request.content, "more_body": False}
+        else:
+            # Nothing more to read: the next event is the connection closing.
+            await self._closed.wait()
+            message = {"type": "http.disconnect"}
+        self.trace.record("receive", message)
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind not in HTTP_SEND_TYPES:
+            raise ASGIProtocolError(
+                f"the app sent {message!r:.80}, which is not an HTTP message; expected one of "
+                + ", ".join(sorted(HTTP_SEND_TYPES))
+            )
+        if self.client_left:
+            raise ClientDisconnected(f"cannot send {kind!r}: the client has disconnected")
+        if self.complete:
+            raise ASGIProtocolError(f"the app sent {kind!r} after the response was complete")
+        self.trace.record("send", message)
+        if kind == "http.response.start":
+            if self.started:
+                raise ASGIProtocolError("the app sent 'http.response.start' twice")
+            self._start(message)
+        elif kind == "http.response.body":
+            if not self.started:
+                raise ASGIProtocolError("the app sent 'http.response.body' before 'http.response.start'")
+            body = message.get("body", b"")
+            if not isinstance(body, (bytes, bytearray, memoryview)):
+                raise ASGIProtocolError(f"'http.response.body' needs bytes for 'body', got {type(body).__name__}")
+            more = bool(message.get("more_body", False))
+            if not more:
+                self.body_complete = True
+                self.complete = not self.trailers_expected
+            self.events.put(("body", bytes(body), more))
+            if self.complete:
+                self.events.put(_END)
+                self._closed.set()
+        elif kind == "http.response.trailers":
+            if not self.trailers_expected:
+                raise ASGIProtocolError("the app sent trailers without 'trailers': True in 'http.response.start'")
+            if not self.body_complete:
+                raise ASGIProtocolError("the app sent 'http.response.trailers' before the body was complete")
+            self.trailers.extend(message.get("headers", []))
+            if not message.get("more_trailers", False):
+                self.complete = True
+                self.events.put(_END)
+                self._closed.set()
+        elif kind == "http.response.early_hint":
+            if self.started:
+                raise ASGIProtocolError("the app sent an early hint after 'http.response.start'")
+            self.early_hints.extend(message.get("links", []))
+        else:  # http.response.debug: template and context, for tests
+            self.debug_info = message.get("info")
+
+    def _start(self, message: dict[str, Any]) -> None:
+        status = message.get("status")
+        if not isinstance(status, int) or not 100 <= status <= 999:
+            raise ASGIProtocolError(f"'http.response.start' needs an integer 'status', got {status!r}")
+        headers = [tuple(pair) for pair in message.get("headers", ())]
+        for pair in headers:
+            if len(pair) != 2 or not all(isinstance(part, bytes) for part in pair):
+                raise ASGIProtocolError(f"response headers must be pairs of bytes, got {pair!r}")
+        self.started = True
+        self.status_code = status
+        self.headers = headers  # type: ignore[assignment]
+        self.trailers_expected = bool(message.get("trailers", False))
+        self.events.put(("start",))
+
+    def _app_done(self) -> None:
+        self.events.put(_DONE)
+
+    # -- the client's side ------------------------------------------------------------------------
+
+    async def next_event(self, phase: str) -> tuple[Any, ...]:
+        """The app's next event, or ``AppTimeout`` (the app cancelled) when none comes in time."""
+        event = self.events.get_nowait()
+        if event is not None:
+            return event
+        with anyio.move_on_after(self.timeout):
+            return await self.events.get()
+        await self.abandon()
+        raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
+
+    async def abandon(self) -> None:
+        """Cancel the app and give it a bounded time to unwind; shielded, so it runs during a cancel."""
+        with anyio.CancelScope(shield=True):
+            await self.task.cancel_and_wait(self.grace)
+
+    def app_failed(self) -> BaseException | None:
+        """The app's exception when the caller should see it."""
+        if self.task.exception is not None and self.raise_app_exceptions:
+            return self.task.exception
+        return None
+
+    def missing_response_error(self) -> ASGIProtocolError:
+        if not self.started:
+            return ASGIProtocolError("the app returned without sending 'http.response.start'")
+        if not self.body_complete:
+            return ASGIProtocolError("the app returned before the response body was complete (more_body=True)")
+        return ASGIProtocolError("the app returned before sending the trailers it announced")
+
+    async def wait_app_return(self) -> None:
+        """After the response: let the app finish (background tasks run here) and raise its error."""
+        if not self.task.finished and not await self.task.wait(self.timeout):
+            await self.abandon()
+            raise AppTimeout("app to return after the response", self.timeout or 0.0, self.task.waiting_at)
+        error = self.app_failed()
+        if error is not None:
+            raise error
+
+    async def disconnect(self) -> None:
+        """The client leaves before the response is complete: tell the app, then cancel after a grace."""
+        if not self.complete and not self.task.finished:
+            self.client_left = True
+            self._closed.set()
+            with anyio.CancelScope(shield=True):
+                if not await self.task.wait(self.grace):
+                    await self.task.cancel_and_wait(self.grace)
+
+    def build_response(self, stream: httpx.SyncByteStream | httpx.AsyncByteStream) -> Response:
+        response = Response(self.status_code, headers=self.headers, stream=stream, request=self.request)
+        response.trace = self.trace
+        response.early_hints = self.early_hints
+        response.trailers = self.trailers
+        if self.debug_info is not None:
+            response.template = self.debug_info.get("template")
+            response.context = self.debug_info.get("context")
+        return response
+
+    def server_error(self) -> Response:
+        """The 500 a server would send for a crash before the response started."""
+        response = Response(500, text="Internal Server Error", request=self.request)
+        response.trace = self.trace
+        response.app_exception = self.task.exception
+        return response
+
+    def set_elapsed(self, response: Response) -> None:
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self.started_at)
+
+
+async def exchange(exchange: HTTPExchange) -> Response:
+    """Run the whole request and return the response with its body read."""
+    exchange.task.start()
+    chunks: list[bytes] = []
+    try:
+        while True:
+            event = await exchange.next_event("response body" if exchange.started else "response start")
+            if event[0] == "body":
+                chunks.append(event[1])
+            elif event is _END or event is _DONE:
+                break
+        if not exchange.complete:  # the app's call ended first
+            error = exchange.app_failed()
+            if error is not None:
+                raise error
+            if exchange.task.exception is not None and not exchange.started:
+                return exchange.server_error()
+            if exchange.task.exception is None:
+                raise exchange.missing_response_error()
+        else:
+            await exchange.wait_app_return()
+    finally:
+        if not exchange.task.finished:
+            await exchange.abandon()
+    body = b"".join(chunks)
+    if exchange.request.method == "HEAD":
+        body = b""  # as on the wire: a HEAD response has no body, whatever the app sent
+    response = exchange.build_response(httpx.ByteStream(body))
+    response.read()
+    response.app_exception = exchange.task.exception
+    exchange.set_elapsed(response)
+    return response
+
+
+class AppBodyStream(httpx.AsyncByteStream):
+    """The response body as the app sends it, chunk by chunk, read only when the caller asks."""
+
+    def __init__(self, exchange: HTTPExchange) -> None:
+        self.exchange = exchange
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        exchange = self.exchange
+        if exchange.request.method == "HEAD":
+            return
+        while True:
+            event = await exchange.next_event("response body")
+            if event[0] == "body":
+                if event[1]:
+                    yield event[1]
+            elif event is _END:
+                break
+            elif event is _DONE:
+                if exchange.complete:
+                    break
+                error = exchange.app_failed()
+                if error is not None:
+                    raise error
+                if exchange.task.exception is None:
+                    raise exchange.missing_response_error()
+                break
+
+    async def aclose(self) -> None:
+        exchange = self.exchange
+        if exchange.complete or exchange.task.finished:
+            await exchange.wait_app_return()
+        else:
+            await exchange.disconnect()
+        exchange.set_elapsed(self.response)  # type: ignore[attr-defined]
+
+    response: Response
+
+
+async def open_stream(exchange: HTTPExchange) -> Response:
+    """Run the request until the response starts; the body is read later through the stream."""
+    exchange.task.start()
+    try:
+        while not exchange.started:
+            event = await exchange.next_event("response start")
+            if event is _DONE:
+                error = exchange.app_failed()
+                if error is not None:
+                    raise error
+                if exchange.task.exception is not None:
+                    return exchange.server_error()
+                raise exchange.missing_response_error()
+    except BaseException:
+        if not exchange.task.finished:
+            await exchange.abandon()
+        raise
+    # Events queued behind the start (early body chunks) stay in the channel for the stream.
+    stream = AppBodyStream(exchange)
+    response = exchange.build_response(stream)
+    stream.response = response
+    return response

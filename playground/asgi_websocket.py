@@ -1,0 +1,274 @@
+"""A WebSocket session driven through an ASGI app in-process.
+
+Two channels: the client's messages queue for the app's ``receive()``; what the app ``send()``s is
+checked against the protocol, recorded, and queued for the client. Closing is a handshake in both
+directions: the app's ``websocket.close`` is answered with ``websocket.disconnect``, and the client's
+close reaches the app as ``websocket.disconnect`` while the client waits, bounded, for it to finish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
+
+from .app_task import AppTask, ASGIApp
+from .channel import Channel
+from .errors import (
+    AppTimeout,
+    ASGIProtocolError,
+    ClientDisconnected,
+    MessageTooLarge,
+    WebSocketDenied,
+    WebSocketDisconnect,
+)
+from .response import Response
+from .trace import Trace
+from .websocket import WebSocketSession
+
+_DONE = {"type": "playground.app_returned"}  # queued for the client when the app's call has ended
+
+
+class ASGIWebSocketSession(WebSocketSession):
+    def __init__(
+        self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, *, timeout: float | None,
+        grace: float, raise_app_exceptions: bool, max_message_size: int | None,
+    ) -> None:
+        super().__init__(str(request.url), timeout=timeout, max_message_size=max_message_size)
+        self.request = request
+        self.grace = grace
+        self.raise_app_exceptions = raise_app_exceptions
+        self.trace = Trace(scope)
+        self.to_app: Channel[dict[str, Any]] = Channel()
+        self.to_client: Channel[dict[str, Any]] = Channel()
+        self.task = AppTask(app, scope, self._app_receive, self._app_send, self.trace, self._app_done)
+        self._connect_sent = False
+        self._app_closed = False  # the app sent websocket.close
+        self._client_left = False  # the client closed, or stopped reading
+        self._app_idle = False  # the app is waiting in receive() for the client
+        self._error_raised = False
+        self._denial: dict[str, Any] | None = None
+
+    # -- the app's side ---------------------------------------------------------------------------
+
+    async def _app_receive(self) -> dict[str, Any]:
+        if not self._connect_sent:
+            self._connect_sent = True
+            message: dict[str, Any] = {"type": "websocket.connect"}
+        else:
+            message_or_none = self.to_app.get_nowait()
+            if message_or_none is None:
+                self._app_idle = True
+                try:
+                    message_or_none = await self.to_app.get()
+                finally:
+                    self._app_idle = False
+            message = message_or_none
+        self.trace.record("receive", message)
+        return message
+
+    async def _app_send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type") if isinstance(message, dict) else None
+        if self._client_left or (self._app_closed and kind != "websocket.close"):
+            raise ClientDisconnected(f"cannot send {kind!r}: the WebSocket is closed")
+        if kind == "websocket.send":
+            if not self.accepted:
+                raise ASGIProtocolError("the app sent 'websocket.send' before 'websocket.accept'")
+            text, data = message.get("text"), message.get("bytes")
+            if (text is None) == (data is None):
+                raise ASGIProtocolError("'websocket.send' needs exactly one of 'text' and 'bytes'")
+            self.trace.record("send", message)
+            size = len(data) if data is not None else len(text.encode("utf-8"))
+            if self.max_message_size is not None and size > self.max_message_size:
+                # A real client refuses such a frame and closes with 1009 (message too big).
+                self._client_close_now(1009, "message too big")
+                self.to_client.put({"type": "playground.too_large", "size": size})
+                return
+            self.to_client.put(message)
+        elif kind == "websocket.accept":
+            if self.accepted:
+                raise ASGIProtocolError("the app sent 'websocket.accept' twice")
+            if self._denial is not None:
+                raise ASGIProtocolError("the app sent 'websocket.accept' after starting a denial response")
+            self.trace.record("send", message)
+            self.accepted = True
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.accept_headers = list(message.get("headers") or [])
+            self.to_client.put(message)
+        elif kind == "websocket.close":
+            if self._app_closed:
+                raise ASGIProtocolError("the app sent 'websocket.close' twice")
+            self.trace.record("send", message)
+            self._app_closed = True
+            if self.closed_by is None:
+                self.closed_by, self.close_code = "app", message.get("code", 1000)
+                self.close_reason = message.get("reason") or None
+            # The server completes the closing handshake: the app's next receive() sees it.
+            self.to_app.put({"type": "websocket.disconnect", "code": message.get("code", 1000),
+                             "reason": message.get("reason") or ""})
+            self.to_client.put(message)
+        elif kind in ("websocket.http.response.start", "websocket.http.response.body"):
+            self._app_sends_denial(message)
+        else:
+            raise ASGIProtocolError(
+                f"the app sent {message!r:.80}, which is not a WebSocket message; expected "
+                "websocket.accept, websocket.send, websocket.close or websocket.http.response.*"
+            )
+
+    def _app_sends_denial(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if self.accepted:
+            raise ASGIProtocolError(f"the app sent {kind!r} after accepting the WebSocket")
+        if kind == "websocket.http.response.start":
+            if self._denial is not None:
+                raise ASGIProtocolError("the app sent 'websocket.http.response.start' twice")
+            self._denial = {"status": message["status"], "headers": list(message.get("headers", [])),
+                            "body": []}
+        elif self._denial is None:
+            raise ASGIProtocolError("the app sent 'websocket.http.response.body' before its start")
+        else:
+            self._denial["body"].append(message.get("body", b""))
+        self.trace.record("send", message)
+        if kind == "websocket.http.response.body" and not message.get("more_body", False):
+            self._app_closed = True
+            self.to_client.put({"type": "playground.denied"})
+
+    def _app_done(self) -> None:
+        self.to_client.put(_DONE)
+
+    def _client_close_now(self, code: int, reason: str) -> None:
+        if self.closed_by is None:
+            self.closed_by, self.close_code, self.close_reason = "client", code, reason
+        self._client_left = True
+        self.to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+    # -- the client's side ------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.task.start()
+        try:
+            message = await self._next("WebSocket accept", self.timeout)
+        except BaseException:
+            await self._abandon()
+            raise
+        kind = message["type"]
+        if kind == "websocket.accept":
+            return
+        if kind == "websocket.close":
+            await self._wait_app_return("app to return after denying the WebSocket")
+            raise WebSocketDenied(self.close_code, self.close_reason)
+        if kind == "playground.denied":
+            assert self._denial is not None
+            response = Response(self._denial["status"], headers=self._denial["headers"],
+                                content=b"".join(self._denial["body"]), request=self.request)
+            response.trace = self.trace
+            self.closed_by, self.close_code = "app", None
+            await self._wait_app_return("app to return after denying the WebSocket")
+            raise WebSocketDenied(response=response)
+        # The app's call ended without accepting.
+        self.closed_by = "app"
+        error = self._pending_error()
+        if error is not None:
+            raise error
+        if self.task.exception is not None:
+            response = Response(500, text="Internal Server Error", request=self.request)
+            response.trace, response.app_exception = self.trace, self.task.exception
+            raise WebSocketDenied(response=response)
+        raise ASGIProtocolError("the app returned without accepting or closing the WebSocket")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if not self.accepted:
+            raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
+        if message.get("type") != "websocket.receive":
+            raise ValueError(f"a client sends 'websocket.receive' messages, got {message.get('type')!r}")
+        if self._client_left:
+            raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")
+        error = self._pending_error()
+        if error is not None:
+            raise error
+        if self._app_closed or self.task.finished:
+            raise WebSocketDisconnect(self.close_code or 1000, self.close_reason)
+        self.to_app.put(message)
+
+    async def receive(self, timeout: float | None = None) -> dict[str, Any]:
+        if not self.accepted:
+            raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
+        message = await self._next("WebSocket receive", self.timeout if timeout is None else timeout)
+        kind = message["type"]
+        if kind == "playground.too_large":
+            self.to_client.put(message)  # every later receive says the same
+            raise MessageTooLarge(
+                f"the app sent a {message['size']:,}-byte message, more than max_message_size="
+                f"{self.max_message_size:,}; the client closed the WebSocket with code 1009"
+            )
+        elif message is _DONE:
+            self.to_client.put(message)
+            error = self._pending_error()
+            if error is not None:
+                raise error
+            # An app that returns without closing: the server closes normally (1000), or 1011 on a crash.
+            code = 1011 if self.task.exception is not None else 1000
+            if self.closed_by is None:
+                self.closed_by, self.close_code = "app", code
+            return {"type": "websocket.close", "code": self.close_code or code, "reason": ""}
+        return message
+
+    def _put_back(self, message: dict[str, Any]) -> None:
+        self.to_client.put_back(message)
+
+    async def _next(self, phase: str, timeout: float | None) -> dict[str, Any]:
+        message = self.to_client.get_nowait()
+        if message is not None:
+            return message
+        with anyio.move_on_after(timeout):
+            return await self.to_client.get()
+        if self._app_idle:
+            # Both sides are waiting: the app is not stuck, it has nothing to say. The session stays open.
+            raise AppTimeout(phase, timeout or 0.0, detail="the app sent nothing and is waiting in "
+                             "receive() for the client; the session is still open")
+        await self._abandon()
+        self.closed_by, self.close_code = self.closed_by or "client", self.close_code or 1011
+        raise AppTimeout(phase, timeout or 0.0, self.task.waiting_at)
+
+    def _pending_error(self) -> BaseException | None:
+        """The app's exception, once, if the caller should see it."""
+        exc = self.task.exception
+        if exc is None or not self.raise_app_exceptions or self._error_raised:
+            return None
+        if self._client_left and isinstance(exc, (OSError, StarletteWebSocketDisconnect)):
+            return None  # the app noticed that the client had gone: expected, not a failure
+        self._error_raised = True
+        return exc
+
+    async def _abandon(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.task.cancel_and_wait(self.grace)
+
+    async def _wait_app_return(self, phase: str) -> None:
+        if not await self.task.wait(self.timeout):
+            await self._abandon()
+            raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
+        error = self._pending_error()
+        if error is not None:
+            raise error
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        if not self.task.finished and not self._client_left:
+            if self._app_closed:
+                self._client_left = True
+            else:
+                self._client_close_now(code, reason or "")
+        await self._wait_app_return("app to finish after the client closed the WebSocket")
+
+    async def _leave(self, exc: BaseException | None) -> None:
+        if exc is None:
+            await self.close()
+            return
+        # The block is failing already (or was cancelled): clean up without hiding that error.
+        with anyio.CancelScope(shield=True):
+            if not self.task.finished and not self._client_left:
+                self._client_close_now(1000, "")
+            if not await self.task.wait(self.grace):
+                await self.task.cancel_and_wait(self.grace)

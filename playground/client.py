@@ -1,0 +1,274 @@
+"""``Client``: HTTP and WebSocket traffic from a notebook cell, one async API over two transports.
+
+``Client(app)`` drives an ASGI app in-process, on the caller's own event loop; ``Client(url)`` talks
+to a running server over the network. Either way a request returns an ``httpx.Response`` carrying its
+trace, and ``websocket_connect`` gives a session with Starlette TestClient's method names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, Protocol
+
+import httpx
+
+from .lifespan import LifespanMode
+from .response import Response
+from .websocket import WebSocketSession
+
+__all__ = ["Client"]
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+MAX_REDIRECTS = 20
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<client default>"
+
+
+UNSET: Any = _Unset()
+
+
+class Transport(Protocol):
+    async def request(self, request: httpx.Request, *, timeout: float | None, stream: bool) -> Response: ...
+    def websocket(self, request: httpx.Request, *, timeout: float | None) -> WebSocketSession: ...
+    async def startup(self, timeout: float | None) -> None: ...
+    async def shutdown(self) -> None: ...
+    def describe(self) -> str: ...
+
+
+class Client:
+    """Send requests and open WebSocket sessions against an ASGI app (or a server URL).
+
+    ``timeout`` (seconds) bounds every wait for the app; ``None`` waits forever. ``grace`` is how long
+    an app gets to finish after the client has gone before it is cancelled. ``async with Client(app)``
+    also runs the app's lifespan (``lifespan="auto"`` skips it for apps that do not support it,
+    ``"on"`` insists, ``"off"`` never runs it).
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        base_url: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        grace: float = 1.0,
+        raise_app_exceptions: bool = True,
+        headers: Mapping[str, str] | None = None,
+        cookies: Any = None,
+        follow_redirects: bool = False,
+        root_path: str = "",
+        client: tuple[str, int] = ("127.0.0.1", 50000),
+        lifespan: LifespanMode = "auto",
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        history: int = 50,
+    ) -> None:
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        if lifespan not in ("auto", "on", "off"):
+            raise ValueError(f"lifespan must be 'auto', 'on' or 'off', got {lifespan!r}")
+        self.app = app
+        self.timeout = timeout
+        self.follow_redirects = follow_redirects
+        self.transport: Transport
+        if isinstance(app, (str, httpx.URL)):
+            from .network import NetworkTransport
+
+            self.transport = NetworkTransport(str(app), max_message_size=max_message_size)
+            base_url = base_url or str(app)
+        else:
+            from .transport import ASGITransport
+
+            self.transport = ASGITransport(
+                app, grace=grace, raise_app_exceptions=raise_app_exceptions, root_path=root_path,
+                client=client, lifespan=lifespan, max_message_size=max_message_size,
+            )
+        base = httpx.URL(base_url or "http://testserver")
+        if not base.raw_path.endswith(b"/"):
+            base = base.copy_with(raw_path=base.raw_path + b"/")
+        self.base_url = base
+        self.headers = httpx.Headers({"accept": "*/*", "accept-encoding": "gzip, deflate",
+                                      "user-agent": "playground"})
+        if headers:
+            self.headers.update(headers)
+        self.cookies = httpx.Cookies(cookies)
+        #: the latest exchanges (responses and WebSocket sessions), newest last
+        self.history: deque[Response | WebSocketSession] = deque(maxlen=history)
+        self._sessions: list[WebSocketSession] = []
+
+    # -- requests ------------------------------------------------------------------------------------
+
+    def build_request(
+        self, method: str, url: str | httpx.URL, *, params: Any = None, headers: Any = None,
+        cookies: Any = None, content: Any = None, data: Any = None, files: Any = None, json: Any = None,
+    ) -> httpx.Request:
+        if not isinstance(method, str) or not method:
+            raise ValueError(f"method must be a non-empty string, got {method!r}")
+        merged = self.headers.copy()
+        if headers:
+            merged.update(headers)
+        jar = None
+        if self.cookies or cookies:
+            jar = httpx.Cookies(self.cookies)
+            if cookies:
+                jar.update(cookies)
+        return httpx.Request(
+            method, self._merge_url(url), params=params, headers=merged, cookies=jar, content=content,
+            data=data, files=files, json=json,
+        )
+
+    def _merge_url(self, url: str | httpx.URL) -> httpx.URL:
+        url = httpx.URL(url)
+        if url.is_relative_url:
+            return self.base_url.copy_with(raw_path=self.base_url.raw_path + url.raw_path.lstrip(b"/"))
+        return url
+
+    async def request(
+        self, method: str, url: str | httpx.URL, *, params: Any = None, headers: Any = None,
+        cookies: Any = None, content: Any = None, data: Any = None, files: Any = None, json: Any = None,
+        timeout: float | None = UNSET, follow_redirects: bool | None = None,
+    ) -> Response:
+        request = self.build_request(method, url, params=params, headers=headers, cookies=cookies,
+                                     content=content, data=data, files=files, json=json)
+        return await self.send(request, timeout=timeout, follow_redirects=follow_redirects)
+
+    async def send(
+        self, request: httpx.Request, *, timeout: float | None = UNSET, follow_redirects: bool | None = None
+    ) -> Response:
+        """Send a built request; follows redirects when asked, keeping the hops in ``response.history``."""
+        timeout = self.timeout if timeout is UNSET else timeout
+        follow = self.follow_redirects if follow_redirects is None else follow_redirects
+        hops: list[Response] = []
+        while True:
+            await request.aread()
+            response = await self.transport.request(request, timeout=timeout, stream=False)
+            self._received(response)
+            if not (follow and response.has_redirect_location):
+                response.history = hops
+                return response
+            hops.append(response)
+            if len(hops) > MAX_REDIRECTS:
+                raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects", request=request)
+            request = self._redirect(request, response)
+
+    def _redirect(self, request: httpx.Request, response: Response) -> httpx.Request:
+        method = request.method
+        if response.status_code == 303 and method != "HEAD" or response.status_code in (301, 302) and (
+            method == "POST"
+        ):
+            method = "GET"
+        url = request.url.join(response.headers["location"])
+        keep_body = response.status_code in (307, 308)
+        headers = {k: v for k, v in request.headers.items() if k not in ("host", "cookie", "content-length")}
+        if not keep_body:
+            headers.pop("content-type", None)
+        return self.build_request(method, url, headers=headers, content=request.content if keep_body else None)
+
+    def _received(self, response: Response) -> None:
+        if "set-cookie" in response.headers:
+            self.cookies.extract_cookies(response)
+        self.history.append(response)
+
+    async def get(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def post(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, method: str, url: str | httpx.URL, *, timeout: float | None = UNSET, **kwargs: Any
+    ) -> AsyncIterator[Response]:
+        """Return at ``http.response.start``; the body is read as the block asks for it.
+
+        Leaving the block before the body ends tells the app the client disconnected
+        (``http.disconnect``) and cancels it if it has not finished after ``grace`` seconds.
+        """
+        request = self.build_request(method, url, **kwargs)
+        await request.aread()
+        timeout = self.timeout if timeout is UNSET else timeout
+        response = await self.transport.request(request, timeout=timeout, stream=True)
+        self._received(response)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    # -- WebSockets --------------------------------------------------------------------------------
+
+    def websocket_connect(
+        self, url: str | httpx.URL, *, subprotocols: list[str] | None = None, headers: Any = None,
+        timeout: float | None = UNSET,
+    ) -> WebSocketSession:
+        """A WebSocket session: ``async with client.websocket_connect("/ws") as ws: ...``."""
+        merged = {"connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
+                  "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        if subprotocols:
+            merged["sec-websocket-protocol"] = ", ".join(subprotocols)
+        request = self.build_request("GET", url, headers={**merged, **dict(httpx.Headers(headers or {}))})
+        session = self.transport.websocket(request, timeout=self.timeout if timeout is UNSET else timeout)
+        self.history.append(session)
+        self._sessions = [s for s in self._sessions if not s.closed]
+        self._sessions.append(session)
+        return session
+
+    # -- lifespan and cleanup ------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Run the app's lifespan startup (``async with Client(app)`` does this for you)."""
+        await self.transport.startup(self.timeout)
+
+    async def aclose(self) -> None:
+        """Close the WebSocket sessions still open, then run lifespan shutdown."""
+        for session in self._sessions:
+            if session.accepted and not session.closed:
+                await session.close()
+        self._sessions.clear()
+        await self.transport.shutdown()
+
+    async def __aenter__(self) -> Client:
+        await self.startup()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The lifespan state the app set at startup (None without lifespan)."""
+        return getattr(self.transport, "state", None)
+
+    def __repr__(self) -> str:
+        return f"<Client {self.transport.describe()} at {self.base_url}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .display import client_text
+
+        printer.text(client_text(self))
+
+    def _repr_html_(self) -> str:
+        from .display import client_html
+
+        return client_html(self)

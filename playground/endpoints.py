@@ -1,0 +1,202 @@
+"""Class-based endpoints: one class per resource, one method per HTTP verb or WebSocket event.
+
+The behaviour follows Starlette 1.10's ``starlette.endpoints`` point by point, so code written here
+runs unchanged there. Each class is itself an ASGI application: ``Endpoint(scope, receive, send)``
+builds an instance and awaiting it handles the connection.
+
+Beyond Starlette, for learners: a wrong ``encoding`` fails when the class is defined, a handler name
+that looks like a misspelt verb warns, and ``allowed_methods()`` answers without a request.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import json
+import warnings
+from collections.abc import Callable, Generator
+from typing import Any, Literal
+
+from starlette import status
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+__all__ = ["EndpointWarning", "HTTPEndpoint", "WebSocketEndpoint"]
+
+# The order of this tuple is the order of the ``Allow`` header.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
+ENCODINGS = (None, "text", "bytes", "json")
+WEBSOCKET_HOOKS = ("on_connect", "on_receive", "on_disconnect")
+
+
+class EndpointWarning(UserWarning):
+    """A class definition that is legal Python but probably not what was meant."""
+
+
+def _is_async_callable(obj: Any) -> bool:
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    return inspect.iscoroutinefunction(obj) or (
+        callable(obj) and inspect.iscoroutinefunction(getattr(obj, "__call__", None))  # noqa: B004
+    )
+
+
+def _warn_misspelt(cls: type, known: tuple[str, ...], what: str) -> None:
+    """Warn about methods named almost, but not exactly, like a handler (``gett``, ``Get``, ``post_``)."""
+    for name, value in vars(cls).items():
+        if name in known or name.startswith("__") or not callable(value):
+            continue
+        candidate = name.lower().strip("_")
+        match = candidate if candidate in known else None
+        if match is None:
+            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.8)
+            match = close[0] if close else None
+        if match is not None:
+            warnings.warn(
+                f"{cls.__qualname__}.{name} looks like the {what} {match!r} but is not one, "
+                f"so it will never be called. Rename it to {match!r}.",
+                EndpointWarning,
+                stacklevel=3,
+            )
+
+
+class HTTPEndpoint:
+    """Dispatches an HTTP request to the method named after its verb (``get``, ``post``, ...)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _warn_misspelt(cls, tuple(m.lower() for m in HTTP_METHODS), "HTTP method handler")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self._allowed_methods = self.allowed_methods()
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The methods this class answers, in ``Allow`` header order; HEAD comes with GET."""
+        return [
+            method
+            for method in HTTP_METHODS
+            if getattr(cls, method.lower(), None) is not None
+            or (method == "HEAD" and getattr(cls, "get", None) is not None)
+        ]
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.dispatch().__await__()
+
+    async def dispatch(self) -> None:
+        request = Request(self.scope, receive=self.receive, send=self.send)
+        # HEAD without its own handler is answered by ``get``; the server drops the body.
+        handler_name = "get" if request.method == "HEAD" and not hasattr(self, "head") else request.method.lower()
+
+        handler: Callable[[Request], Any]
+        if request.method in self._allowed_methods:
+            handler = getattr(self, handler_name)
+        else:
+            handler = self.method_not_allowed
+        if _is_async_callable(handler):
+            response = await handler(request)
+        else:
+            # A plain ``def`` handler may block; it runs in a worker thread so the loop stays free.
+            response = await run_in_threadpool(handler, request)
+        await response(self.scope, self.receive, self.send)
+
+    async def method_not_allowed(self, request: Request) -> Response:
+        headers = {"Allow": ", ".join(self._allowed_methods)}
+        # Inside a Starlette app, raise so the app's exception handlers shape the 405.
+        if "app" in self.scope:
+            raise HTTPException(status_code=405, headers=headers)
+        return PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
+
+
+class WebSocketEndpoint:
+    """A WebSocket session as three hooks: ``on_connect``, ``on_receive`` and ``on_disconnect``.
+
+    ``encoding`` checks each incoming message: ``"text"``, ``"bytes"``, ``"json"`` (text or UTF-8
+    bytes), or ``None`` to pass text or bytes on as they came.
+    """
+
+    encoding: Literal["text", "bytes", "json"] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.encoding not in ENCODINGS:
+            valid = ", ".join(repr(e) for e in ENCODINGS)
+            raise ValueError(
+                f"{cls.__qualname__}.encoding = {cls.encoding!r} is not a WebSocket encoding; "
+                f"use one of {valid}."
+            )
+        _warn_misspelt(cls, WEBSOCKET_HOOKS, "WebSocket hook")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "websocket"
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.dispatch().__await__()
+
+    async def dispatch(self) -> None:
+        websocket = WebSocket(self.scope, receive=self.receive, send=self.send)
+        await self.on_connect(websocket)
+
+        close_code = status.WS_1000_NORMAL_CLOSURE
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.receive":
+                    data = await self.decode(websocket, message)
+                    await self.on_receive(websocket, data)
+                elif message["type"] == "websocket.disconnect":
+                    # A missing code, or 0, means a normal closure.
+                    close_code = int(message.get("code") or status.WS_1000_NORMAL_CLOSURE)
+                    break
+        except Exception:
+            close_code = status.WS_1011_INTERNAL_ERROR
+            raise
+        finally:
+            await self.on_disconnect(websocket, close_code)
+
+    async def decode(self, websocket: WebSocket, message: Message) -> Any:
+        if self.encoding == "text":
+            if message.get("text") is None:
+                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
+                raise RuntimeError("Expected text websocket messages, but got bytes")
+            return message["text"]
+
+        if self.encoding == "bytes":
+            if message.get("bytes") is None:
+                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
+                raise RuntimeError("Expected bytes websocket messages, but got text")
+            return message["bytes"]
+
+        if self.encoding == "json":
+            # Invalid UTF-8 raises UnicodeDecodeError here, as in Starlette.
+            text = message["text"] if message.get("text") is not None else message["bytes"].decode("utf-8")
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
+                raise RuntimeError("Malformed JSON data received.")  # noqa: B904 (the JSON error stays as context)
+
+        assert self.encoding is None, f"Unsupported 'encoding' attribute {self.encoding}"
+        return message["text"] if message.get("text") is not None else message["bytes"]
+
+    async def on_connect(self, websocket: WebSocket) -> None:
+        """Override to handle an incoming connection; the default accepts it."""
+        await websocket.accept()
+
+    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        """Override to handle an incoming message, already decoded as ``encoding`` says."""
+
+    async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+        """Override to clean up; ``close_code`` is the client's, or 1011 when the session failed."""

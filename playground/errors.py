@@ -1,0 +1,136 @@
+"""The errors a notebook sees, each saying what happened in ASGI terms."""
+
+from __future__ import annotations
+
+import linecache
+from types import TracebackType
+from typing import TYPE_CHECKING, NamedTuple
+
+from starlette.websockets import WebSocketDisconnect as _StarletteWebSocketDisconnect
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ASGIProtocolError",
+    "AppTimeout",
+    "ClientDisconnected",
+    "LifespanError",
+    "MessageTooLarge",
+    "WebSocketDenied",
+    "WebSocketDisconnect",
+]
+
+
+class Frame(NamedTuple):
+    """One frame the app was suspended in."""
+
+    qualname: str
+    filename: str
+    lineno: int
+    line: str
+
+
+class WebSocketDisconnect(_StarletteWebSocketDisconnect):
+    """The app closed the WebSocket while the client was waiting on it.
+
+    A subclass of Starlette's, so ``except starlette.websockets.WebSocketDisconnect`` works too.
+    """
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        super().__init__(code, reason)
+
+    def __str__(self) -> str:
+        return f"the app closed the WebSocket with code {self.code}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+
+
+class WebSocketDenied(WebSocketDisconnect):
+    """The app refused the WebSocket before accepting it.
+
+    Either it closed the connection (``code``, ``reason``) or it answered with an HTTP response
+    through the ``websocket.http.response`` extension (``response``; ``code`` is then None).
+    """
+
+    def __init__(
+        self, code: int | None = None, reason: str | None = None, response: httpx.Response | None = None
+    ) -> None:
+        super().__init__(code, reason)  # type: ignore[arg-type]
+        self.response = response
+
+    def __str__(self) -> str:
+        if self.response is not None:
+            return f"the app denied the WebSocket with an HTTP {self.response.status_code} response"
+        return f"the app denied the WebSocket by closing it with code {self.code}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+
+
+class ASGIProtocolError(RuntimeError):
+    """The app broke the ASGI protocol: a message out of order, of an unknown type, or missing."""
+
+
+class LifespanError(RuntimeError):
+    """Lifespan startup or shutdown failed, or the app does not speak the lifespan protocol."""
+
+
+class MessageTooLarge(ValueError):
+    """A WebSocket message is larger than the client's ``max_message_size``."""
+
+
+class ClientDisconnected(OSError):
+    """Raised in the app by ``send()`` once the client has gone (ASGI spec 2.4)."""
+
+
+class AppTimeout(TimeoutError):
+    """The app did not do what the client waited for in time.
+
+    ``phase`` names the wait ("response start", "response body", "WebSocket accept", ...),
+    ``timeout`` its length, ``waiting_at`` the frames the app was suspended in (innermost last).
+    """
+
+    def __init__(
+        self, phase: str, timeout: float, waiting_at: list[Frame] | None = None,
+        detail: str = "",
+    ) -> None:
+        self.phase = phase
+        self.timeout = timeout
+        self.waiting_at = waiting_at or []
+        message = f"timed out after {timeout:g} s waiting for the app: {phase}"
+        where = describe_frames(self.waiting_at)
+        if detail:
+            message += f"; {detail}"
+        elif where:
+            message += f"; the app was waiting in {where}"
+        super().__init__(message)
+
+
+# Frames from these packages are machinery; the user's code is what the message should name.
+_MACHINERY = ("/asyncio/", "/anyio/", "/trio/", "/starlette/", "/playground/", "/concurrent/", "/threading")
+
+
+def describe_frames(frames: list[Frame]) -> str:
+    """Name the innermost frame of the user's own code (no file paths: they differ per kernel)."""
+    if not frames:
+        return ""
+    user = [f for f in frames if not any(part in f.filename.replace("\\", "/") for part in _MACHINERY)]
+    frame = (user or frames)[-1]
+    text = f"{frame.qualname}, line {frame.lineno}"
+    if frame.line:
+        text += f": {frame.line.strip()}"
+    innermost = frames[-1]
+    if innermost is not frame:
+        text += f" (inside {innermost.qualname})"
+    return text
+
+
+def frames_of(tb: TracebackType | None) -> list[Frame]:
+    """The frames of a traceback, outermost first."""
+    frames = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        line = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
+        frames.append(Frame(code.co_qualname, code.co_filename, tb.tb_lineno, line))
+        tb = tb.tb_next
+    return frames

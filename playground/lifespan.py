@@ -1,0 +1,97 @@
+"""The ASGI lifespan protocol: startup before the first request, shutdown after the last.
+
+The app's lifespan call runs as a task for as long as the client is open. ``state`` is the dict the
+app fills at startup; every request's scope gets a shallow copy of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import anyio
+
+from .app_task import AppTask, ASGIApp
+from .channel import Channel
+from .errors import AppTimeout, LifespanError
+from .scope import ASGI
+from .trace import Trace
+
+LifespanMode = Literal["auto", "on", "off"]
+
+
+class Lifespan:
+    def __init__(self, app: ASGIApp, *, timeout: float | None, grace: float, mode: LifespanMode) -> None:
+        self.timeout = timeout
+        self.grace = grace
+        self.mode = mode
+        self.state: dict[str, Any] = {}
+        self.supported: bool | None = None  # None until startup has run
+        scope = {"type": "lifespan", "asgi": dict(ASGI), "state": self.state}
+        self.trace = Trace(scope)
+        self.to_app: Channel[dict[str, Any]] = Channel()
+        self.to_client: Channel[dict[str, Any]] = Channel()
+        self.task = AppTask(app, scope, self._receive, self._send, self.trace,
+                            lambda: self.to_client.put({"type": "playground.app_returned"}))
+
+    async def _receive(self) -> dict[str, Any]:
+        message = await self.to_app.get()
+        self.trace.record("receive", message)
+        return message
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.trace.record("send", message)
+        self.to_client.put(message)
+
+    async def _reply(self, phase: str) -> dict[str, Any]:
+        message = self.to_client.get_nowait()
+        if message is not None:
+            return message
+        with anyio.move_on_after(self.timeout):
+            return await self.to_client.get()
+        with anyio.CancelScope(shield=True):
+            await self.task.cancel_and_wait(self.grace)
+        raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
+
+    async def startup(self) -> None:
+        if self.mode == "off":
+            self.supported = False
+            return
+        self.task.start()
+        self.to_app.put({"type": "lifespan.startup"})
+        reply = await self._reply("lifespan startup")
+        kind = reply["type"]
+        if kind == "lifespan.startup.complete":
+            self.supported = True
+            return
+        if kind == "lifespan.startup.failed":
+            self.supported = True
+            await self.task.wait(self.grace)
+            raise LifespanError(f"lifespan startup failed: {reply.get('message') or '(no message)'}") from (
+                self.task.exception
+            )
+        # The call ended before answering: the app does not speak lifespan (or crashed at once).
+        self.supported = False
+        if self.mode == "on":
+            raise LifespanError(
+                "the app does not support the lifespan protocol: it "
+                + (f"raised {self.task.exception!r}" if self.task.exception else "returned")
+                + " on the 'lifespan' scope; use Client(app, lifespan='auto') to go on without it"
+            ) from self.task.exception
+        if kind != "playground.app_returned":
+            raise LifespanError(f"the app answered lifespan.startup with {kind!r}")
+
+    async def shutdown(self) -> None:
+        if not self.supported or self.task.finished:
+            return
+        self.to_app.put({"type": "lifespan.shutdown"})
+        reply = await self._reply("lifespan shutdown")
+        await self.task.wait(self.grace)
+        if reply["type"] == "lifespan.shutdown.failed":
+            raise LifespanError(f"lifespan shutdown failed: {reply.get('message') or '(no message)'}") from (
+                self.task.exception
+            )
+        if reply["type"] != "lifespan.shutdown.complete":
+            raise LifespanError(
+                "the app's lifespan ended without 'lifespan.shutdown.complete'"
+                + (f": it raised {self.task.exception!r}" if self.task.exception else "")
+            ) from self.task.exception

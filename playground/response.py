@@ -1,0 +1,39 @@
+"""The response a request returns: an ``httpx.Response`` that also carries its ASGI trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .trace import Trace
+
+
+class Response(httpx.Response):
+    """An ``httpx.Response`` plus what the in-process run saw.
+
+    ``trace``: the ASGI messages of the exchange; ``app_exception``: the app's error when it was not
+    raised (``raise_app_exceptions=False``); ``early_hints``: links the app sent as 103 Early Hints;
+    ``trailers``: trailing headers (the ``http.response.trailers`` extension); ``template`` and
+    ``context``: what a template response rendered (the ``http.response.debug`` extension).
+    """
+
+    trace: Trace | None = None
+    app_exception: BaseException | None = None
+    early_hints: list[bytes] = []  # noqa: RUF012 (replaced per instance, never mutated here)
+    trailers: list[tuple[bytes, bytes]] = []  # noqa: RUF012
+    template: Any = None
+    context: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code} {self.reason_phrase}] {self.request.method} {self.request.url.raw_path.decode('ascii')}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .display import response_text
+
+        printer.text(response_text(self))
+
+    def _repr_html_(self) -> str:
+        from .display import response_html
+
+        return response_html(self)

@@ -1,0 +1,81 @@
+"""A trace: every ASGI message of one exchange, in order, with its time offset.
+
+Plain data, cheap enough to stay on: recording is one tuple appended per message. Displays read it;
+nothing in it drives traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, Literal, NamedTuple
+
+__all__ = ["Trace", "TraceEvent"]
+
+#: ``receive``: the app got this message from ``receive()`` (client → app);
+#: ``send``: the app passed it to ``send()`` (app → client).
+Direction = Literal["receive", "send"]
+
+
+class TraceEvent(NamedTuple):
+    offset: float  # seconds since the trace began
+    direction: Direction
+    message: dict[str, Any]
+
+
+class Trace:
+    """The scope, the messages both ways, and how the app's call ended."""
+
+    __slots__ = ("_start", "events", "outcome", "outcome_offset", "scope", "seen_from")
+
+    def __init__(self, scope: dict[str, Any], seen_from: str = "app") -> None:
+        self._start = time.perf_counter()
+        self.scope = scope
+        self.events: list[TraceEvent] = []
+        #: "running", "returned", "raised <Type>", "cancelled"
+        self.outcome = "running"
+        self.outcome_offset: float | None = None
+        #: "app": recorded at the app's receive/send (in-process); "client": what a network client sees.
+        self.seen_from = seen_from
+
+    def record(self, direction: Direction, message: dict[str, Any]) -> None:
+        self.events.append(TraceEvent(time.perf_counter() - self._start, direction, message))
+
+    def finish(self, outcome: str) -> None:
+        if self.outcome == "running":
+            self.outcome = outcome
+            self.outcome_offset = time.perf_counter() - self._start
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last thing recorded."""
+        if self.outcome_offset is not None:
+            return self.outcome_offset
+        return self.events[-1].offset if self.events else 0.0
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __getitem__(self, index: int) -> TraceEvent:
+        return self.events[index]
+
+    @property
+    def types(self) -> list[str]:
+        """The message types in order, e.g. ``['http.request', 'http.response.start', ...]``."""
+        return [event.message["type"] for event in self.events]
+
+    def __repr__(self) -> str:
+        return f"<Trace {self.scope.get('type')} {self.scope.get('path')!r}: {len(self.events)} messages, {self.outcome}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .display import trace_text
+
+        printer.text(trace_text(self))
+
+    def _repr_html_(self) -> str:
+        from .display import trace_html
+
+        return trace_html(self)

@@ -1,0 +1,63 @@
+"""The in-process transport: requests and WebSocket sessions go straight into the ASGI app.
+
+The client above builds httpx requests; a transport turns them into responses and sessions. This one
+calls the app on the caller's own event loop; ``network.NetworkTransport`` talks to a real server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .app_task import ASGIApp
+from .asgi_http import HTTPExchange, exchange, open_stream
+from .asgi_websocket import ASGIWebSocketSession
+from .lifespan import Lifespan, LifespanMode
+from .response import Response
+from .scope import http_scope, websocket_scope
+
+
+class ASGITransport:
+    def __init__(
+        self, app: ASGIApp, *, grace: float, raise_app_exceptions: bool, root_path: str,
+        client: tuple[str, int], lifespan: LifespanMode, max_message_size: int | None,
+    ) -> None:
+        if not callable(app):
+            raise TypeError(f"Client() needs an ASGI app (a callable) or a URL string, got {app!r:.80}")
+        self.app = app
+        self.grace = grace
+        self.raise_app_exceptions = raise_app_exceptions
+        self.root_path = root_path
+        self.client = client
+        self.lifespan_mode = lifespan
+        self.max_message_size = max_message_size
+        self.lifespan: Lifespan | None = None
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        return self.lifespan.state if self.lifespan is not None and self.lifespan.supported else None
+
+    async def request(self, request: httpx.Request, *, timeout: float | None, stream: bool) -> Response:
+        scope = http_scope(request, root_path=self.root_path, client=self.client, state=self.state)
+        run = HTTPExchange(self.app, scope, request, timeout=timeout, grace=self.grace,
+                           raise_app_exceptions=self.raise_app_exceptions)
+        return await (open_stream(run) if stream else exchange(run))
+
+    def websocket(self, request: httpx.Request, *, timeout: float | None) -> ASGIWebSocketSession:
+        scope = websocket_scope(request, root_path=self.root_path, client=self.client, state=self.state)
+        return ASGIWebSocketSession(self.app, scope, request, timeout=timeout, grace=self.grace,
+                                    raise_app_exceptions=self.raise_app_exceptions,
+                                    max_message_size=self.max_message_size)
+
+    async def startup(self, timeout: float | None) -> None:
+        self.lifespan = Lifespan(self.app, timeout=timeout, grace=self.grace, mode=self.lifespan_mode)
+        await self.lifespan.startup()
+
+    async def shutdown(self) -> None:
+        if self.lifespan is not None:
+            lifespan, self.lifespan = self.lifespan, None
+            await lifespan.shutdown()
+
+    def describe(self) -> str:
+        return getattr(self.app, "__qualname__", None) or type(self.app).__qualname__

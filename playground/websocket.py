@@ -1,0 +1,187 @@
+"""A WebSocket session as the client sees it: the API a notebook uses, whatever carries the frames.
+
+``WebSocketSession`` holds what both transports share (the typed send/receive helpers, the close
+state, the transcript, the displays); a transport subclass moves the messages: in-process through the
+ASGI app (``asgi_websocket``), or over a real socket (``network``).
+
+Messages are ASGI messages as the app sees them: the client sends ``websocket.receive`` messages and
+receives ``websocket.send`` and ``websocket.close`` ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any, Literal, NamedTuple
+
+from .errors import MessageTooLarge, WebSocketDisconnect
+from .trace import Trace
+
+__all__ = ["TranscriptLine", "WebSocketSession"]
+
+
+class TranscriptLine(NamedTuple):
+    offset: float
+    sender: Literal["client", "app"]
+    kind: str  # "text", "bytes", "accept", "close", "connect", "denied"
+    data: Any
+
+
+class WebSocketSession:
+    """One WebSocket connection; use ``async with client.websocket_connect(...) as ws``.
+
+    ``await client.websocket_connect(...)`` also works, for a session that lives across notebook
+    cells; then end it with ``await ws.close()``.
+    """
+
+    trace: Trace
+
+    def __init__(self, url: str, *, timeout: float | None, max_message_size: int | None) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.max_message_size = max_message_size
+        self.accepted = False
+        self.accepted_subprotocol: str | None = None
+        self.accept_headers: list[tuple[bytes, bytes]] = []
+        #: set once the session is over: the close code and reason, and who closed ("client"/"app")
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.closed_by: str | None = None
+
+    # -- what a transport provides --------------------------------------------------------------
+
+    async def connect(self) -> None:
+        raise NotImplementedError
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send a raw ``websocket.receive`` message (``{"type": ..., "text": ...}`` or ``"bytes"``)."""
+        raise NotImplementedError
+
+    async def receive(self, timeout: float | None = None) -> dict[str, Any]:
+        """The app's next raw message: ``websocket.send`` or ``websocket.close``."""
+        raise NotImplementedError
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close from the client's side and wait (bounded) for the app to finish."""
+        raise NotImplementedError
+
+    def _put_back(self, message: dict[str, Any]) -> None:
+        """Keep a message a typed receive could not use, so the next receive gets it."""
+        raise NotImplementedError
+
+    # -- the typed helpers, Starlette TestClient's names -----------------------------------------
+
+    async def send_text(self, data: str) -> None:
+        if not isinstance(data, str):
+            raise TypeError(f"send_text() takes a str, got {type(data).__name__}; use send_bytes() for bytes")
+        self._check_size(len(data.encode("utf-8")))
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}; use send_text() for str")
+        self._check_size(len(data))
+        await self.send({"type": "websocket.receive", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            await self.send_text(text)
+        elif mode == "binary":
+            await self.send_bytes(text.encode("utf-8"))
+        else:
+            raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+
+    async def receive_text(self, timeout: float | None = None) -> str:
+        return await self._receive_kind("text", timeout)
+
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        return await self._receive_kind("bytes", timeout)
+
+    async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        if mode not in ("text", "binary"):
+            raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+        data = await self._receive_kind("text" if mode == "text" else "bytes", timeout)
+        return json.loads(data)
+
+    async def _receive_kind(self, kind: str, timeout: float | None) -> Any:
+        message = await self.receive(timeout)
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or None)
+        data = message.get(kind)
+        if data is None:
+            self._put_back(message)
+            other = "bytes" if kind == "text" else "text"
+            raise TypeError(
+                f"receive_{kind}() got a {other} message from the app: {message.get(other)!r:.60}; "
+                f"it is kept for the next receive_{other}() or receive()"
+            )
+        return data
+
+    def _check_size(self, size: int) -> None:
+        if self.max_message_size is not None and size > self.max_message_size:
+            raise MessageTooLarge(
+                f"the message is {size:,} bytes, more than max_message_size={self.max_message_size:,}; "
+                "nothing was sent (raise max_message_size on the client to allow it)"
+            )
+
+    # -- the session's life -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> WebSocketSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._leave(exc)
+
+    async def _leave(self, exc: BaseException | None) -> None:
+        await self.close()
+
+    def __await__(self) -> Generator[Any, None, WebSocketSession]:
+        return self.__aenter__().__await__()
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_by is not None
+
+    @property
+    def transcript(self) -> list[TranscriptLine]:
+        """What was said, in order: who sent it, what kind, the data."""
+        lines = []
+        for offset, direction, message in self.trace.events:
+            kind = message["type"]
+            sender: Literal["client", "app"] = "client" if direction == "receive" else "app"
+            if kind in ("websocket.receive", "websocket.send"):
+                is_text = message.get("text") is not None
+                lines.append(TranscriptLine(offset, sender, "text" if is_text else "bytes",
+                                            message["text"] if is_text else message.get("bytes")))
+            elif kind in ("websocket.close", "websocket.disconnect"):
+                lines.append(TranscriptLine(offset, sender, "close",
+                                            (message.get("code", 1000), message.get("reason") or "")))
+            elif kind == "websocket.accept":
+                lines.append(TranscriptLine(offset, sender, "accept", message.get("subprotocol")))
+            elif kind == "websocket.connect":
+                lines.append(TranscriptLine(offset, sender, "connect", None))
+            elif kind == "websocket.http.response.start":
+                lines.append(TranscriptLine(offset, sender, "denied", message.get("status")))
+        return lines
+
+    def __repr__(self) -> str:
+        state = (
+            f"closed by the {self.closed_by} ({self.close_code})" if self.closed
+            else "open" if self.accepted else "not connected"
+        )
+        return f"<WebSocketSession {self.url} {state}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .display import session_text
+
+        printer.text(session_text(self))
+
+    def _repr_html_(self) -> str:
+        from .display import session_html
+
+        return session_html(self)
