@@ -12,8 +12,7 @@ import contextvars
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-
+from .channel import Channel
 from .errors import Frame, frames_of
 from .trace import Trace
 
@@ -22,8 +21,8 @@ ASGIApp = Callable[..., Any]
 
 class AppTask:
     __slots__ = (
-        "_cancel_scope", "_done", "_handle", "_on_done", "app", "cancelled", "exception", "finished",
-        "receive", "scope", "send", "trace", "waiting_at",
+        "_cancel_requested", "_cancelled_exc", "_done", "_handle", "_on_done", "app", "cancelled",
+        "exception", "finished", "receive", "scope", "send", "trace", "waiting_at",
     )
 
     def __init__(
@@ -36,9 +35,10 @@ class AppTask:
         self.send = send
         self.trace = trace
         self._on_done = on_done
-        self._cancel_scope = anyio.CancelScope()
-        self._done: anyio.Event | None = None
-        self._handle: Any = None
+        self._done: Channel[bool] = Channel()
+        self._handle: Any = None  # the asyncio Task, or the trio CancelScope around the call
+        self._cancel_requested = False
+        self._cancelled_exc: type[BaseException] = asyncio.CancelledError
         self.finished = False
         self.cancelled = False
         self.exception: BaseException | None = None
@@ -46,54 +46,60 @@ class AppTask:
         self.waiting_at: list[Frame] = []
 
     def start(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = asyncio._get_running_loop()
+        if loop is not None:
+            self._handle = loop.create_task(self._run())
+            self._handle.add_done_callback(self._task_done)
+        else:
             import trio
 
-            trio.lowlevel.spawn_system_task(self._run, context=contextvars.copy_context())
-        else:
-            self._handle = loop.create_task(self._run())
+            self._cancelled_exc = trio.Cancelled
+            trio.lowlevel.spawn_system_task(self._run_trio, context=contextvars.copy_context())
+
+    async def _run_trio(self) -> None:
+        import trio
+
+        with trio.CancelScope() as self._handle:
+            if self._cancel_requested:
+                self._handle.cancel()
+            await self._run()
 
     async def _run(self) -> None:
-        cancelled_exc = anyio.get_cancelled_exc_class()
         try:
-            with self._cancel_scope:
-                try:
-                    await self.app(self.scope, self.receive, self.send)
-                except cancelled_exc as exc:
-                    self.waiting_at = frames_of(exc.__traceback__)[1:]
-                    raise
-            if self._cancel_scope.cancel_called:
+            await self.app(self.scope, self.receive, self.send)
+        except BaseException as exc:
+            if isinstance(exc, self._cancelled_exc):
                 self.cancelled = True
                 self.trace.finish("cancelled")
-            else:
-                self.trace.finish("returned")
-        except cancelled_exc:  # the loop itself is shutting down
-            self.cancelled = True
-            self.trace.finish("cancelled")
-            raise
-        except BaseException as exc:  # the app's own error, kept for the caller to raise
-            self.exception = exc
+                if self._cancel_requested:
+                    self.waiting_at = frames_of(exc.__traceback__)[1:]
+                    if isinstance(exc, asyncio.CancelledError):
+                        return  # our own cancel: the task simply ends
+                raise  # trio's scope absorbs our own; anything else is the loop shutting down
+            self.exception = exc  # the app's own error, kept for the caller to raise
             self.trace.finish(f"raised {type(exc).__name__}")
+        else:
+            self.trace.finish("returned")
         finally:
             self.finished = True
-            if self._done is not None:
-                self._done.set()
+            self._done.put(True)
+            self._on_done()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not self.finished:  # cancelled before its first step: ``_run`` never ran
+            self.cancelled = self.finished = True
+            self.trace.finish("cancelled")
+            self._done.put(True)
             self._on_done()
 
     def cancel(self) -> None:
-        self._cancel_scope.cancel()
+        self._cancel_requested = True
+        if self._handle is not None and not self.finished:
+            self._handle.cancel()
 
     async def wait(self, timeout: float | None) -> bool:
         """Wait until the call has ended; False when it is still running after ``timeout`` seconds."""
-        if self.finished:
-            return True
-        if self._done is None:
-            self._done = anyio.Event()
-        with anyio.move_on_after(timeout):
-            await self._done.wait()
-        return self.finished
+        return self.finished or await self._done.wait(timeout)
 
     async def cancel_and_wait(self, timeout: float) -> bool:
         """Cancel, then wait a bounded time for the app to unwind."""

@@ -16,9 +16,9 @@ import anyio
 import httpx
 
 from .app_task import AppTask, ASGIApp
-from .channel import Channel
+from .channel import TIMEOUT, Channel
 from .errors import AppTimeout, ASGIProtocolError, ClientDisconnected
-from .response import Response
+from .response import Response, read_body
 from .trace import Trace
 
 HTTP_SEND_TYPES = frozenset(
@@ -44,7 +44,7 @@ class HTTPExchange:
         self.events: Channel[tuple[Any, ...]] = Channel()
         self.task = AppTask(app, scope, self.receive, self.send, self.trace, self._app_done)
         self._request_sent = False
-        self._closed = anyio.Event()  # response complete, or the client left
+        self._closed: Channel[bool] = Channel()  # holds an item once the response is complete or the client left
         self.client_left = False
         self.started = False
         self.body_complete = False
@@ -65,7 +65,8 @@ class HTTPExchange:
             message = {"type": "http.request", "body": self.request.content, "more_body": False}
         else:
             # Nothing more to read: the next event is the connection closing.
-            await self._closed.wait()
+            if not (self.complete or self.client_left):
+                await self._closed.wait()
             message = {"type": "http.disconnect"}
         self.trace.record("receive", message)
         return message
@@ -99,7 +100,7 @@ class HTTPExchange:
             self.events.put(("body", bytes(body), more))
             if self.complete:
                 self.events.put(_END)
-                self._closed.set()
+                self._set_closed()
         elif kind == "http.response.trailers":
             if not self.trailers_expected:
                 raise ASGIProtocolError("the app sent trailers without 'trailers': True in 'http.response.start'")
@@ -109,7 +110,7 @@ class HTTPExchange:
             if not message.get("more_trailers", False):
                 self.complete = True
                 self.events.put(_END)
-                self._closed.set()
+                self._set_closed()
         elif kind == "http.response.early_hint":
             if self.started:
                 raise ASGIProtocolError("the app sent an early hint after 'http.response.start'")
@@ -131,6 +132,10 @@ class HTTPExchange:
         self.trailers_expected = bool(message.get("trailers", False))
         self.events.put(("start",))
 
+    def _set_closed(self) -> None:
+        if not self._closed:
+            self._closed.put(True)
+
     def _app_done(self) -> None:
         self.events.put(_DONE)
 
@@ -141,8 +146,9 @@ class HTTPExchange:
         event = self.events.get_nowait()
         if event is not None:
             return event
-        with anyio.move_on_after(self.timeout):
-            return await self.events.get()
+        event = await self.events.get(self.timeout)
+        if event is not TIMEOUT:
+            return event
         await self.abandon()
         raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
 
@@ -177,7 +183,7 @@ class HTTPExchange:
         """The client leaves before the response is complete: tell the app, then cancel after a grace."""
         if not self.complete and not self.task.finished:
             self.client_left = True
-            self._closed.set()
+            self._set_closed()
             with anyio.CancelScope(shield=True):
                 if not await self.task.wait(self.grace):
                     await self.task.cancel_and_wait(self.grace)
@@ -230,8 +236,8 @@ async def exchange(exchange: HTTPExchange) -> Response:
     body = b"".join(chunks)
     if exchange.request.method == "HEAD":
         body = b""  # as on the wire: a HEAD response has no body, whatever the app sent
-    response = exchange.build_response(httpx.ByteStream(body))
-    response.read()
+    response = exchange.build_response(httpx.ByteStream(b""))
+    read_body(response, body)
     response.app_exception = exchange.task.exception
     exchange.set_elapsed(response)
     return response

@@ -15,7 +15,7 @@ import httpx
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
 from .app_task import AppTask, ASGIApp
-from .channel import Channel
+from .channel import TIMEOUT, Channel
 from .errors import (
     AppTimeout,
     ASGIProtocolError,
@@ -29,6 +29,10 @@ from .trace import Trace
 from .websocket import WebSocketSession
 
 _DONE = {"type": "playground.app_returned"}  # queued for the client when the app's call has ended
+
+
+def _utf8_size(text: str, limit: int) -> int:
+    return len(text) if len(text) * 4 <= limit else len(text.encode("utf-8"))
 
 
 class ASGIWebSocketSession(WebSocketSession):
@@ -80,8 +84,10 @@ class ASGIWebSocketSession(WebSocketSession):
             if (text is None) == (data is None):
                 raise ASGIProtocolError("'websocket.send' needs exactly one of 'text' and 'bytes'")
             self.trace.record("send", message)
-            size = len(data) if data is not None else len(text.encode("utf-8"))
-            if self.max_message_size is not None and size > self.max_message_size:
+            limit = self.max_message_size
+            # A str of n characters is at most 4n bytes in UTF-8: encode only near the limit.
+            if limit is not None and (len(data) if data is not None else _utf8_size(text, limit)) > limit:
+                size = len(data) if data is not None else len(text.encode("utf-8"))
                 # A real client refuses such a frame and closes with 1009 (message too big).
                 self._client_close_now(1009, "message too big")
                 self.to_client.put({"type": "playground.too_large", "size": size})
@@ -222,8 +228,9 @@ class ASGIWebSocketSession(WebSocketSession):
         message = self.to_client.get_nowait()
         if message is not None:
             return message
-        with anyio.move_on_after(timeout):
-            return await self.to_client.get()
+        message = await self.to_client.get(timeout)
+        if message is not TIMEOUT:
+            return message
         if self._app_idle:
             # Both sides are waiting: the app is not stuck, it has nothing to say. The session stays open.
             raise AppTimeout(phase, timeout or 0.0, detail="the app sent nothing and is waiting in "

@@ -107,7 +107,9 @@ class AppTimeout(TimeoutError):
 
 
 # Frames from these packages are machinery; the user's code is what the message should name.
-_MACHINERY = ("/asyncio/", "/anyio/", "/trio/", "/starlette/", "/playground/", "/concurrent/", "/threading")
+_MACHINERY = (
+    "/asyncio/", "/anyio/", "/trio/", "/outcome/", "/starlette/", "/playground/", "/concurrent/", "/threading",
+)
 
 
 def describe_frames(frames: list[Frame]) -> str:

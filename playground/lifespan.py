@@ -11,7 +11,7 @@ from typing import Any, Literal
 import anyio
 
 from .app_task import AppTask, ASGIApp
-from .channel import Channel
+from .channel import TIMEOUT, Channel
 from .errors import AppTimeout, LifespanError
 from .scope import ASGI
 from .trace import Trace
@@ -46,8 +46,9 @@ class Lifespan:
         message = self.to_client.get_nowait()
         if message is not None:
             return message
-        with anyio.move_on_after(self.timeout):
-            return await self.to_client.get()
+        message = await self.to_client.get(self.timeout)
+        if message is not TIMEOUT:
+            return message
         with anyio.CancelScope(shield=True):
             await self.task.cancel_and_wait(self.grace)
         raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
@@ -70,6 +71,13 @@ class Lifespan:
                 self.task.exception
             )
         # The call ended before answering: the app does not speak lifespan (or crashed at once).
+        if self.task.exception is not None and self.trace.events:
+            # It took 'lifespan.startup' and then raised: a failed startup, not a missing protocol.
+            self.supported = True
+            raise LifespanError(
+                f"lifespan startup failed: the app raised {self.task.exception!r} after receiving "
+                "'lifespan.startup'"
+            ) from self.task.exception
         self.supported = False
         if self.mode == "on":
             raise LifespanError(

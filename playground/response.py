@@ -9,6 +9,18 @@ import httpx
 from .trace import Trace
 
 
+def read_body(response: httpx.Response, body: bytes) -> None:
+    """Give a response its whole body, as ``read()`` would, without re-streaming plain bytes."""
+    if "content-encoding" in response.headers:
+        response.stream = httpx.ByteStream(body)
+        response.read()  # decodes gzip/deflate/...
+    else:
+        # What ``read()`` leaves behind, set directly: it costs a large share of a fast request.
+        response._content = body
+        response.is_stream_consumed = True
+        response.is_closed = True
+
+
 class Response(httpx.Response):
     """An ``httpx.Response`` plus what the in-process run saw.
 
@@ -26,7 +38,8 @@ class Response(httpx.Response):
     context: Any = None
 
     def __repr__(self) -> str:
-        return f"<Response [{self.status_code} {self.reason_phrase}] {self.request.method} {self.request.url.raw_path.decode('ascii')}>"
+        target = self.request.url.raw_path.decode("ascii")
+        return f"<Response [{self.status_code} {self.reason_phrase}] {self.request.method} {target}>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         from .display import response_text

@@ -68,7 +68,8 @@ class Trace:
         return [event.message["type"] for event in self.events]
 
     def __repr__(self) -> str:
-        return f"<Trace {self.scope.get('type')} {self.scope.get('path')!r}: {len(self.events)} messages, {self.outcome}>"
+        kind, path = self.scope.get("type"), self.scope.get("path")
+        return f"<Trace {kind} {path!r}: {len(self.events)} messages, {self.outcome}>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         from .display import trace_text

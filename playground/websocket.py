@@ -75,7 +75,8 @@ class WebSocketSession:
     async def send_text(self, data: str) -> None:
         if not isinstance(data, str):
             raise TypeError(f"send_text() takes a str, got {type(data).__name__}; use send_bytes() for bytes")
-        self._check_size(len(data.encode("utf-8")))
+        if self.max_message_size is not None and len(data) * 4 > self.max_message_size:
+            self._check_size(len(data.encode("utf-8")))  # only near the limit is encoding worth it
         await self.send({"type": "websocket.receive", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:

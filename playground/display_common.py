@@ -1,0 +1,343 @@
+"""What the text and HTML displays share: how to word a time, a message, a body, a close code.
+
+Every duration is written one way, ``12.345 ms`` (an offset gets a ``+`` in front), so that
+``notebooks/sanitize.cfg`` can replace them in stored notebook outputs. Nothing here writes ids,
+addresses or wall-clock times.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+#: Text bodies longer than this many lines (or characters) are folded.
+FOLD_LINES = 20
+FOLD_CHARS = 2000
+HEX_PREVIEW_BYTES = 32
+#: A trace longer than this is cut in the displays (the Trace object keeps everything).
+MAX_EVENTS = 200
+MAX_DIAGRAM_EVENTS = 40
+
+CLOSE_CODES = {
+    1000: "normal closure",
+    1001: "going away",
+    1002: "protocol error",
+    1003: "unsupported data",
+    1005: "no status",
+    1006: "abnormal closure",
+    1007: "invalid payload",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "extension missing",
+    1011: "internal error",
+    1012: "service restart",
+    1013: "try again later",
+}
+
+
+def milliseconds(seconds: float | None) -> str:
+    """``12.345 ms``: the one format for a duration (sanitize.cfg knows it)."""
+    if seconds is None:
+        return "? ms"
+    return f"{seconds * 1000:.3f} ms"
+
+
+def offset(seconds: float | None) -> str:
+    return "+" + milliseconds(seconds)
+
+
+def elapsed_of(response: Any) -> float | None:
+    """The response's elapsed time in seconds; None while a streamed body is still open."""
+    try:
+        return float(response.elapsed.total_seconds())
+    except (RuntimeError, AttributeError):
+        return None
+
+
+def close_code_name(code: int | None) -> str:
+    if code is None:
+        return "no close code"
+    name = CLOSE_CODES.get(code)
+    return f"{code} ({name})" if name else str(code)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header_pairs(headers: Iterable[Any]) -> list[tuple[str, str]]:
+    """Header pairs as text, whether they come as bytes (ASGI) or str (httpx)."""
+    pairs = []
+    for name, value in headers:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        pairs.append((str(name), str(value)))
+    return pairs
+
+
+# -- bodies ------------------------------------------------------------------------------------------
+
+
+class Body(NamedTuple):
+    kind: str  # "empty", "json", "text", "binary", "unread"
+    size: int
+    text: str  # pretty JSON, the text, or a hex preview
+    media_type: str
+
+    @property
+    def folds(self) -> bool:
+        return self.kind in ("json", "text") and (
+            self.text.count("\n") >= FOLD_LINES or len(self.text) > FOLD_CHARS
+        )
+
+    def head(self) -> str:
+        """The part shown before the fold."""
+        head = "\n".join(self.text.splitlines()[:FOLD_LINES])
+        return head[:FOLD_CHARS]
+
+    def describe(self) -> str:
+        if self.kind == "empty":
+            return "no body"
+        if self.kind == "unread":
+            return "body not read yet (streaming)"
+        parts = [{"json": "JSON", "text": "text", "binary": "binary"}[self.kind]]
+        if self.media_type:
+            parts.append(self.media_type)
+        parts.append(f"{self.size:,} bytes")
+        return ", ".join(parts)
+
+
+def _is_text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
+        return None
+    return text
+
+
+def hex_preview(data: bytes, limit: int = HEX_PREVIEW_BYTES) -> str:
+    chunk = data[:limit]
+    hexed = " ".join(f"{b:02x}" for b in chunk)
+    printable = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+    more = f" … ({len(data) - limit:,} more bytes)" if len(data) > limit else ""
+    return f"{hexed}  |{printable}|{more}"
+
+
+def body_of(content: bytes | None, content_type: str | None) -> Body:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if content is None:
+        return Body("unread", 0, "", media_type)
+    if not content:
+        return Body("empty", 0, "", media_type)
+    size = len(content)
+    if "json" in media_type:
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            pass
+        else:
+            return Body("json", size, json.dumps(parsed, indent=2, ensure_ascii=False), media_type)
+    text = _is_text(content)
+    if text is not None:
+        return Body("text", size, text, media_type)
+    return Body("binary", size, hex_preview(content), media_type)
+
+
+def response_body(response: Any) -> Body:
+    try:
+        content = response.content
+    except Exception:  # httpx.ResponseNotRead: a stream() response whose body is not read yet
+        content = None
+    return body_of(content, response.headers.get("content-type"))
+
+
+# -- requests and responses ------------------------------------------------------------------------
+
+
+def request_target(request: Any) -> str:
+    """``/path?query`` of an httpx request, as sent."""
+    return str(request.url.raw_path.decode("ascii"))
+
+
+def status_line(response: Any) -> str:
+    return f"{response.status_code} {response.reason_phrase}".rstrip()
+
+
+def status_family(status: int) -> str:
+    return {1: "info", 2: "success", 3: "redirect", 4: "client-error", 5: "server-error"}.get(status // 100, "info")
+
+
+# -- ASGI messages ---------------------------------------------------------------------------------
+
+
+def value_text(value: Any, limit: int = 60) -> str:
+    return shorten(repr(value), limit)
+
+
+def message_details(message: dict[str, Any], limit: int = 60) -> str:
+    """The fields of an ASGI message other than ``type``, one line: ``status=200 headers=[2]``."""
+    parts = []
+    for key, value in message.items():
+        if key == "type":
+            continue
+        if key == "headers" and isinstance(value, (list, tuple)):
+            pairs = header_pairs(value)
+            shown = ", ".join(f"{n}: {v}" for n, v in pairs)
+            parts.append(f"headers=[{shorten(shown, limit)}]")
+        elif key in ("body", "bytes") and isinstance(value, (bytes, bytearray)):
+            parts.append(f"{key}={value_text(bytes(value), limit)} ({len(value):,} bytes)")
+        else:
+            parts.append(f"{key}={value_text(value, limit)}")
+    return " ".join(parts)
+
+
+def sender_of(direction: str) -> str:
+    """``receive``: the app got it from the client; ``send``: the app sent it to the client."""
+    return "client" if direction == "receive" else "app"
+
+
+def arrow_of(direction: str) -> str:
+    return "client → app" if direction == "receive" else "client ← app"
+
+
+def scope_target(scope: dict[str, Any]) -> str:
+    path = scope.get("raw_path") or str(scope.get("path", "")).encode()
+    query = scope.get("query_string") or b""
+    target = path.decode("latin-1") if isinstance(path, bytes) else str(path)
+    if query:
+        target += "?" + (query.decode("latin-1") if isinstance(query, bytes) else str(query))
+    return target
+
+
+def trace_title(trace: Any) -> str:
+    scope = trace.scope
+    kind = scope.get("type", "?")
+    method = scope.get("method")
+    what = f"{kind} {method} {scope_target(scope)}" if method else f"{kind} {scope_target(scope)}"
+    return what
+
+
+def outcome_text(trace: Any) -> str:
+    outcome = trace.outcome
+    if outcome == "running":
+        return "the app is still running"
+    if outcome == "returned":
+        return "the app returned"
+    if outcome == "cancelled":
+        return "the app was cancelled"
+    return f"the app {outcome}"  # "raised ValueError"
+
+
+# -- WebSocket sessions ----------------------------------------------------------------------------
+
+
+def transcript_data(kind: str, data: Any, limit: int = 80) -> str:
+    if kind == "text":
+        return shorten(repr(data), limit)
+    if kind == "bytes":
+        return f"{shorten(repr(data), limit)} ({len(data):,} bytes)"
+    if kind == "close":
+        code, reason = data
+        return close_code_name(code) + (f" {reason!r}" if reason else "")
+    if kind == "accept":
+        return f"subprotocol {data!r}" if data else ""
+    if kind == "denied":
+        return f"HTTP {data}"
+    return ""
+
+
+def session_state(session: Any) -> str:
+    if session.closed:
+        reason = f", reason {session.close_reason!r}" if session.close_reason else ""
+        return f"closed by the {session.closed_by}: {close_code_name(session.close_code)}{reason}"
+    if session.accepted:
+        return "open"
+    return "not connected"
+
+
+# -- endpoint classes ------------------------------------------------------------------------------
+
+
+class Handler(NamedTuple):
+    name: str  # "get", "on_receive"
+    serves: str  # "GET, HEAD" or "a message"
+    defined_in: str  # the class that defines it
+    kind: str  # "async" or "sync (runs in a worker thread)"
+    signature: str
+    doc: str
+
+
+def _handler(cls: type, name: str, serves: str) -> Handler:
+    function = getattr(cls, name)
+    owner = next((klass.__qualname__ for klass in cls.__mro__ if name in vars(klass)), cls.__qualname__)
+    is_async = inspect.iscoroutinefunction(function)
+    try:
+        signature = str(inspect.signature(function))
+    except (TypeError, ValueError):
+        signature = "(...)"
+    doc = (inspect.getdoc(function) or "").strip().splitlines()
+    return Handler(name, serves, owner, "async" if is_async else "sync (runs in a worker thread)",
+                   signature, doc[0] if doc else "")
+
+
+def endpoint_kind(cls: type) -> str | None:
+    """"http" or "websocket" for an endpoint class (ours or Starlette's), else None."""
+    if not isinstance(cls, type):
+        return None
+    names = {klass.__name__ for klass in cls.__mro__}
+    if "HTTPEndpoint" in names and cls.__name__ != "HTTPEndpoint":
+        return "http"
+    if "WebSocketEndpoint" in names and cls.__name__ != "WebSocketEndpoint":
+        return "websocket"
+    return None
+
+
+def http_handlers(cls: type) -> list[Handler]:
+    from .endpoints import HTTP_METHODS
+
+    allowed = allowed_methods(cls)
+    handlers = []
+    for method in HTTP_METHODS:
+        name = method.lower()
+        if method in allowed and getattr(cls, name, None) is not None:
+            serves = method + (", HEAD" if method == "GET" and getattr(cls, "head", None) is None else "")
+            handlers.append(_handler(cls, name, serves))
+    if "method_not_allowed" in _overridden(cls, "HTTPEndpoint"):
+        handlers.append(_handler(cls, "method_not_allowed", "any other method"))
+    return handlers
+
+
+def allowed_methods(cls: type) -> list[str]:
+    ask = getattr(cls, "allowed_methods", None)
+    if callable(ask):
+        return list(ask())
+    from .endpoints import HTTP_METHODS  # Starlette's own class cannot answer without a request
+
+    return [m for m in HTTP_METHODS if getattr(cls, m.lower(), None) is not None
+            or (m == "HEAD" and getattr(cls, "get", None) is not None)]
+
+
+def websocket_handlers(cls: type) -> list[Handler]:
+    overridden = _overridden(cls, "WebSocketEndpoint")
+    serves = {"on_connect": "the connection", "on_receive": "each message", "on_disconnect": "the close"}
+    return [_handler(cls, name, serves[name]) for name in serves if name in overridden]
+
+
+def _overridden(cls: type, base_name: str) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__name__ == base_name:
+            break
+        names.update(vars(klass))
+    return names
+
+
+def class_doc(cls: type) -> str:
+    doc = cls.__doc__
+    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
