@@ -1,0 +1,98 @@
+"""The project's setup: the two environments agree, the import stays light, `make lab` comes up."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    name, version = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", spec).groups()  # type: ignore[union-attr]
+    return name.lower().replace("_", "-"), version.replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["lab"])
+    conda: dict[str, str] = {}
+    pip_lines: list[str] = []
+    in_deps = in_pip = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        if in_deps and re.match(r"^\s{2}- pip:\s*$", line):
+            in_pip = True
+            continue
+        if in_deps and (m := re.match(r"^\s{2}- (\S.*)$", line)):
+            in_pip = False
+            name, version = _requirement(m.group(1))
+            if name not in ("python", "pip"):
+                conda[name] = version
+        elif in_pip and (m := re.match(r"^\s{6}- (\S.*)$", line)):
+            pip_lines.append(m.group(1))
+    assert conda == wanted
+    assert pip_lines == ["-e ."], "the project itself is installed from the checkout with pip"
+
+
+def test_import_playground_stays_light() -> None:
+    code = (
+        "import sys, playground\n"
+        "heavy = [m for m in ('uvicorn', 'websockets', 'IPython', 'trio', 'jupyter_client') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == ""
+
+
+def test_every_public_name_is_importable() -> None:
+    import playground
+
+    for name in playground.__all__:
+        assert getattr(playground, name) is not None, name
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.timeout(240)
+def test_make_lab_answers_on_its_port() -> None:
+    if not (ROOT / ".venv" / "bin" / "jupyter-lab").exists():
+        pytest.skip("JupyterLab is not installed in .venv (make test installs it with the test extra)")
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "LAB_ARGS": "--no-browser --ServerApp.token=probe"}
+    lab = subprocess.Popen(["make", "-s", "lab"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 200
+        while True:
+            assert lab.poll() is None, "make lab exited early"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token=probe", timeout=5) as r:
+                    listing = r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not answer in time"
+                time.sleep(0.5)
+        assert "01-http-endpoints.ipynb" in listing, "JupyterLab serves the notebooks folder"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token=probe", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        if lab.poll() is None:
+            os.killpg(lab.pid, signal.SIGTERM)
+            lab.wait(timeout=30)
