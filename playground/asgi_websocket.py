@@ -139,6 +139,8 @@ class ASGIWebSocketSession(WebSocketSession):
         self.trace.record("send", message)
         if kind == "websocket.http.response.body" and not message.get("more_body", False):
             self._app_closed = True
+            # As uvicorn does: the connection is gone, and an app still reading is told so (1006).
+            self.to_app.put({"type": "websocket.disconnect", "code": 1006, "reason": ""})
             self.to_client.put({"type": "playground.denied"})
 
     def _app_done(self) -> None:
@@ -211,13 +213,13 @@ class ASGIWebSocketSession(WebSocketSession):
             )
         elif message is _DONE:
             self.to_client.put(message)
-            error = self._pending_error()
-            if error is not None:
-                raise error
             # An app that returns without closing: the server closes normally (1000), or 1011 on a crash.
             code = 1011 if self.task.exception is not None else 1000
             if self.closed_by is None:
                 self.closed_by, self.close_code = "app", code
+            error = self._pending_error()
+            if error is not None:
+                raise error
             return {"type": "websocket.close", "code": self.close_code or code, "reason": ""}
         return message
 
