@@ -1,0 +1,406 @@
+"""``serve(app)``: uvicorn on the kernel's own event loop, as a task, behind a small handle.
+
+``uvicorn.run`` starts its own loop and fails inside a running one (a notebook kernel always has one);
+the documented alternative is ``uvicorn.Config`` plus ``await Server.serve()``, run here as a task.
+Three things uvicorn does for a command-line server are wrong inside a kernel and are changed:
+- it takes over SIGINT and SIGTERM when it runs on the main thread: here it never touches signals;
+- it prints its log to stderr: here each server keeps its own lines, in ``server.logs``;
+- a failed start calls ``sys.exit``: here it raises an error that says why.
+
+On ``stop()`` open WebSockets are closed with 1001 (going away) before uvicorn shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import html
+import ipaddress
+import logging
+import socket
+import warnings
+from collections.abc import Generator, Iterator
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from .app_task import ASGIApp
+
+__all__ = ["NetworkExposureWarning", "Server", "ServerStartupError", "serve"]
+
+LOOPBACK = "127.0.0.1"
+MAX_LOG_LINES = 1000
+_UVICORN_LOGGERS = ("uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+_NOT_HERE = frozenset({"uds", "fd", "workers", "reload", "reload_dirs", "reload_includes", "reload_excludes"})
+
+
+class NetworkExposureWarning(UserWarning):
+    """The server listens on an address other machines may reach."""
+
+
+class ServerStartupError(RuntimeError):
+    """The server did not start (the app's lifespan startup failed, or uvicorn gave up)."""
+
+
+def serve(app: ASGIApp, host: str = LOOPBACK, port: int = 0, *, startup_timeout: float = 10.0,
+          **uvicorn_options: Any) -> Server:
+    """Serve ``app`` with uvicorn on the running asyncio loop; ``await`` it, or ``async with`` it.
+
+    ``host`` defaults to loopback and ``port=0`` to a free port (``server.url`` has the real one).
+    Other keyword arguments go to ``uvicorn.Config`` (``lifespan``, ``ws_max_size``, ``root_path``...).
+    """
+    return Server(app, host, port, startup_timeout=startup_timeout, **uvicorn_options)
+
+
+# -- logging: uvicorn's loggers are global, so each line is routed to the server whose task logged it ----
+
+_current_server: contextvars.ContextVar[Server | None] = contextvars.ContextVar("playground_server",
+                                                                                  default=None)
+
+
+class ServerLog(logging.Handler):
+    """One server's log lines, formatted like uvicorn's console (``INFO: ...``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted must not break the server
+            self.handleError(record)
+        if len(self.lines) > MAX_LOG_LINES:
+            del self.lines[: len(self.lines) - MAX_LOG_LINES]
+
+
+class _RouteToServer(logging.Filter):
+    """On uvicorn's loggers while a server runs: a record logged inside one of our servers goes to that
+    server's log and no further (so never to stderr); any other record passes untouched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users = 0
+        # uvicorn logs access lines only when the access logger has a handler somewhere above it.
+        self.null_handler = logging.NullHandler()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        server = _current_server.get()
+        if server is None:
+            return True
+        server._log.handle(record)
+        return False
+
+    def acquire(self) -> None:
+        if self.users == 0:
+            for name in _UVICORN_LOGGERS:
+                logging.getLogger(name).addFilter(self)
+            logging.getLogger("uvicorn").addHandler(self.null_handler)
+        self.users += 1
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            for name in _UVICORN_LOGGERS:
+                logging.getLogger(name).removeFilter(self)
+            logging.getLogger("uvicorn").removeHandler(self.null_handler)
+
+
+_router = _RouteToServer()
+
+
+# -- uvicorn, minus what a kernel must keep for itself ------------------------------------------------
+
+
+class _UvicornServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The kernel's SIGINT handler is how "interrupt" works; uvicorn (0.29+) would replace it.
+        yield
+
+    def install_signal_handlers(self) -> None:  # the same, for uvicorn before 0.29
+        pass
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and sockets:
+            host, port = sockets[0].getsockname()[:2]
+            logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d", host, port)
+            self.ready.set()
+
+
+class _GoingAway:
+    """Wraps the app to know its open WebSockets, so ``stop()`` can close them with 1001."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.open: set[_OpenWebSocket] = set()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        websocket = _OpenWebSocket(send)
+        self.open.add(websocket)
+        try:
+            await self.app(scope, receive, websocket.send)
+        finally:
+            self.open.discard(websocket)
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(websocket.going_away() for websocket in list(self.open)),
+                             return_exceptions=True)
+
+
+class _OpenWebSocket:
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self.accepted = False
+        self.closed = False
+        self.went_away = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.went_away:
+            if message.get("type") == "websocket.close":
+                return  # closed already, by the server going away
+            from uvicorn.protocols.utils import ClientDisconnected
+
+            raise ClientDisconnected("the server is shutting down; the WebSocket was closed with 1001")
+        kind = message.get("type")
+        if kind == "websocket.accept":
+            self.accepted = True
+        elif kind in ("websocket.close", "websocket.http.response.start"):
+            self.closed = True
+        await self._send(message)
+
+    async def going_away(self) -> None:
+        if self.accepted and not self.closed:
+            self.closed = self.went_away = True
+            await self._send({"type": "websocket.close", "code": 1001, "reason": "server shutting down"})
+
+
+# -- the handle -----------------------------------------------------------------------------------------
+
+
+class Server:
+    """A uvicorn server running on the caller's event loop.
+
+    ``url``, ``host``, ``port``; ``logs`` (uvicorn's lines, newest last); ``state``: "not started",
+    "running", "stopped" or "failed". ``await server.stop()`` ends it; ``await server`` starts it
+    (again, on the same port, after a stop).
+    """
+
+    def __init__(self, app: ASGIApp, host: str = LOOPBACK, port: int = 0, *, startup_timeout: float = 10.0,
+                 **uvicorn_options: Any) -> None:
+        if not callable(app):
+            raise TypeError(f"serve() needs an ASGI app (a callable), got {app!r:.80}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an integer from 0 (any free port) to 65535, got {port!r}")
+        misplaced = _NOT_HERE.intersection(uvicorn_options)
+        if misplaced:
+            raise ValueError(f"serve() runs one server on this loop; {', '.join(sorted(misplaced))} "
+                             "cannot be used here (run uvicorn from a terminal for that)")
+        if not _is_loopback(host):
+            warnings.warn(
+                f"serve() is listening on {host!r}, not only on this machine's loopback: other machines "
+                "on the network may reach the app", NetworkExposureWarning, stacklevel=3,
+            )
+        self.app = app
+        self.host = host
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self.uvicorn_options = {"log_level": "info", "log_config": None, "timeout_graceful_shutdown": 1,
+                                **uvicorn_options}
+        self.state = "not started"
+        self._log = ServerLog()
+        self._uvicorn: _UvicornServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._app: _GoingAway | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def logs(self) -> list[str]:
+        return self._log.lines
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    # -- start -------------------------------------------------------------------------------------------
+
+    async def start(self) -> Server:
+        if self.running:
+            return self
+        _require_asyncio()
+        self._app = _GoingAway(self.app)
+        config = uvicorn.Config(self._app, host=self.host, port=self.port, **self.uvicorn_options)
+        listener = _bind(self.host, self.port)
+        self.port = config.port = listener.getsockname()[1]
+        self._uvicorn = _UvicornServer(config)
+        self._failure = None
+        _router.acquire()
+        # The task (and every connection it accepts) runs in a context naming this server: the log router.
+        context = contextvars.copy_context()
+        context.run(_current_server.set, self)
+        self._task = asyncio.get_running_loop().create_task(self._run(listener), context=context)
+        ready = asyncio.ensure_future(self._uvicorn.ready.wait())
+        try:
+            await asyncio.wait({ready, self._task}, timeout=self.startup_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled (or interrupted) while starting: leave nothing running
+            await asyncio.shield(self._finish(force=True))
+            self.state = "failed"
+            raise
+        finally:
+            ready.cancel()
+        if self._uvicorn.ready.is_set():
+            self.state = "running"
+            return self
+        if not self._task.done():
+            await self._finish(force=True)
+            self.state = "failed"
+            raise ServerStartupError(
+                f"the server did not start within {self.startup_timeout:g} s (the app's lifespan startup "
+                f"has not finished){self._recent_errors()}"
+            )
+        failure = self._failure
+        await self._finish(force=False)
+        self.state = "failed"
+        raise ServerStartupError(f"the server did not start{self._recent_errors()}") from failure
+
+    async def _run(self, listener: socket.socket) -> None:
+        assert self._uvicorn is not None
+        try:
+            await self._uvicorn.serve(sockets=[listener])
+        except SystemExit as exc:  # uvicorn's way to give up; escaping a task, it would stop the loop
+            self._failure = exc
+        except Exception as exc:
+            self._failure = exc
+            logging.getLogger("uvicorn.error").error("the server stopped: %r", exc)
+        finally:
+            listener.close()
+
+    def _recent_errors(self) -> str:
+        errors = [line for line in self.logs if not line.startswith(("INFO", "DEBUG"))]
+        return (": " + "\n".join(errors[-5:])) if errors else "; see server.logs"
+
+    # -- stop --------------------------------------------------------------------------------------------
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Close open WebSockets (1001), finish requests in flight, run lifespan shutdown; bounded."""
+        if self._task is None:
+            return
+        assert self._app is not None
+        try:
+            await asyncio.wait_for(self._app.close_all(), timeout / 2)
+        except TimeoutError:
+            pass
+        await self._finish(force=False, timeout=timeout / 2)
+        self.state = "stopped"
+
+    async def _finish(self, *, force: bool, timeout: float = 5.0) -> None:
+        server, task = self._uvicorn, self._task
+        assert server is not None and task is not None
+        server.should_exit = True
+        server.force_exit = force
+        try:
+            if not task.done():
+                done, _ = await asyncio.wait({task}, timeout=timeout)
+                if not done:
+                    task.cancel()
+                    await asyncio.wait({task})
+            # Connections uvicorn did not get to close (a forced stop) must not keep their sockets.
+            for connection in list(server.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
+            await asyncio.sleep(0)  # let the aborted transports run connection_lost
+        finally:
+            self._task = None
+            _router.release()
+
+    # -- await / async with --------------------------------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, Server]:
+        return self.start().__await__()
+
+    async def __aenter__(self) -> Server:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- display -------------------------------------------------------------------------------------------
+
+    def _app_name(self) -> str:
+        return getattr(self.app, "__qualname__", None) or type(self.app).__qualname__
+
+    def __repr__(self) -> str:
+        return f"<Server {self.url} {self.state}, serving {self._app_name()}>"
+
+    def _repr_html_(self) -> str:
+        url = html.escape(self.url)
+        colour = "#2e7d32" if self.running else "#757575"
+        return (
+            f'<div class="playground-server">uvicorn serving <code>{html.escape(self._app_name())}</code> at '
+            f'<a href="{url}" target="_blank">{url}</a> '
+            f'<span style="color: {colour}; font-weight: bold">{html.escape(self.state)}</span></div>'
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket here, so a taken port is a clear error now and port 0 gets its number."""
+    bind_host = LOOPBACK if host == "localhost" else host
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(bind_host).version == 6 else socket.AF_INET
+    except ValueError:
+        family = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM)[0][0]
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((bind_host, port))
+    except OSError as exc:
+        listener.close()
+        raise OSError(exc.errno, f"cannot serve on {host}:{port}: {exc.strerror} (is another server, or one "
+                                 "not stopped, using this port? port=0 picks a free one)") from None
+    listener.setblocking(False)
+    return listener
+
+
+def _require_asyncio() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        try:
+            import sniffio
+
+            library = sniffio.current_async_library()
+        except Exception:
+            library = "no event loop"
+        raise RuntimeError(
+            f"serve() runs uvicorn, which needs asyncio, but this code runs under {library}; "
+            "live mode is asyncio-only (the in-process Client(app) works on trio)"
+        ) from None
