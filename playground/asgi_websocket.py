@@ -206,7 +206,7 @@ class ASGIWebSocketSession(WebSocketSession):
         message = await self._next("WebSocket receive", self.timeout if timeout is None else timeout)
         kind = message["type"]
         if kind == "playground.too_large":
-            self.to_client.put(message)  # every later receive says the same
+            self.to_client.put_back(message)  # every later receive says the same
             raise MessageTooLarge(
                 f"the app sent a {message['size']:,}-byte message, more than max_message_size="
                 f"{self.max_message_size:,}; the client closed the WebSocket with code 1009"
