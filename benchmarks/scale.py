@@ -1,0 +1,243 @@
+"""Many WebSocket sessions open at once in one event loop: time, linearity, memory, no cross-talk.
+
+    python benchmarks/scale.py           # 1,000 and 10,000 sessions, median of 3 each; exit 0
+    python benchmarks/scale.py --check   # exit 1 when the target is missed
+    python benchmarks/scale.py --quick   # 200 and 2,000 sessions, one run each
+
+Every session connects with its own number in the query string, and the endpoint answers each
+message with that number and the message, so a reply that reaches the wrong session, or a scope
+that went to the wrong app instance, is caught. Two ways of holding N sessions open at once:
+
+- one task: an ``AsyncExitStack`` opens all N, then each round sends on every session before
+  reading any reply, so N messages are in flight together;
+- N tasks: one task per session; none starts talking until all N are open.
+
+Target (DESIGN.md): 10,000 sessions take at most 12x the time of 1,000. For reference, the same
+one-task pattern runs with bare sessions (two ``asyncio.Queue`` objects and a task around the same
+endpoint), and the share of time spent in CPython's cyclic garbage collector is shown: with tens of
+thousands of live objects it grows faster than the work, for bare sessions too. Memory per open session
+is reported (tracemalloc, while all are open and each has exchanged its messages), bare beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from playground import Client, WebSocketEndpoint
+
+MESSAGES = 3  # per session
+
+
+class Tagged(WebSocketEndpoint):
+    """Answers ``<session number>|<message>``: the number comes from this connection's own scope."""
+
+    encoding = "text"
+
+    async def on_connect(self, websocket: Any) -> None:
+        self.number = websocket.query_params["n"]
+        await websocket.accept()
+
+    async def on_receive(self, websocket: Any, data: str) -> None:
+        await websocket.send_text(f"{self.number}|{data}")
+
+
+def payload(number: int, round_: int) -> str:
+    return f"message {round_} of session {number}"
+
+
+def expected(number: int, round_: int) -> str:
+    return f"{number}|{payload(number, round_)}"
+
+
+async def one_task(n: int) -> tuple[float, int]:
+    """All sessions opened by one task; each round, every session sends before any reads."""
+    client = Client(Tagged)
+    crossed = 0
+    start = time.perf_counter()
+    async with contextlib.AsyncExitStack() as stack:
+        sessions = [await stack.enter_async_context(client.websocket_connect(f"/ws?n={i}")) for i in range(n)]
+        for round_ in range(MESSAGES):
+            for i, ws in enumerate(sessions):
+                await ws.send_text(payload(i, round_))
+            for i, ws in enumerate(sessions):
+                crossed += await ws.receive_text() != expected(i, round_)
+    elapsed = time.perf_counter() - start
+    assert all(ws.close_code == 1000 for ws in sessions)
+    return elapsed, crossed
+
+
+async def many_tasks(n: int) -> tuple[float, int]:
+    """One task per session; all N are open before any of them talks."""
+    client = Client(Tagged)
+    all_open = asyncio.Event()
+    opened = 0
+    crossed = 0
+
+    async def talk(i: int) -> None:
+        nonlocal opened, crossed
+        async with client.websocket_connect(f"/ws?n={i}") as ws:
+            opened += 1
+            if opened == n:
+                all_open.set()
+            await all_open.wait()
+            for round_ in range(MESSAGES):
+                await ws.send_text(payload(i, round_))
+                crossed += await ws.receive_text() != expected(i, round_)
+
+    start = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for i in range(n):
+            group.create_task(talk(i))
+    return time.perf_counter() - start, crossed
+
+
+async def bare_one_task(n: int) -> tuple[float, int]:
+    """The reference: the one-task pattern with bare sessions (two queues and a task each)."""
+    crossed = 0
+    start = time.perf_counter()
+    sessions = [await open_bare(i) for i in range(n)]
+    for round_ in range(MESSAGES):
+        for i, (to_app, _, _) in enumerate(sessions):
+            to_app.put_nowait({"type": "websocket.receive", "text": payload(i, round_)})
+        for i, (_, to_client, _) in enumerate(sessions):
+            crossed += (await to_client.get())["text"] != expected(i, round_)
+    await close_bare(sessions)
+    return time.perf_counter() - start, crossed
+
+
+async def playground_memory(n: int) -> float:
+    """Bytes allocated per open session (after its messages), all N open at once."""
+    client = Client(Tagged)
+    async with contextlib.AsyncExitStack() as stack:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        sessions = [await stack.enter_async_context(client.websocket_connect(f"/ws?n={i}")) for i in range(n)]
+        for i, ws in enumerate(sessions):
+            for round_ in range(MESSAGES):
+                await ws.send_text(payload(i, round_))
+                assert await ws.receive_text() == expected(i, round_)
+        gc.collect()
+        return (tracemalloc.get_traced_memory()[0] - before) / n
+
+
+async def serve_bare(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await Tagged(scope, receive, send)
+
+
+BareSession = tuple["asyncio.Queue[dict[str, Any]]", "asyncio.Queue[dict[str, Any]]", "asyncio.Task[None]"]
+
+
+async def open_bare(number: int) -> BareSession:
+    """A bare session: two ``asyncio.Queue`` objects and a task around the endpoint, accepted."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    to_client: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "websocket", "path": "/ws", "query_string": f"n={number}".encode(), "headers": [],
+             "subprotocols": []}
+    task = asyncio.create_task(serve_bare(scope, to_app.get, to_client.put))
+    to_app.put_nowait({"type": "websocket.connect"})
+    assert (await to_client.get())["type"] == "websocket.accept"
+    return to_app, to_client, task
+
+
+async def close_bare(sessions: list[BareSession]) -> None:
+    for to_app, _, _ in sessions:
+        to_app.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.gather(*(task for _, _, task in sessions))
+
+
+async def bare_memory(n: int) -> float:
+    """Bytes per open bare session, measured the same way."""
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    sessions = [await open_bare(i) for i in range(n)]
+    for i, (to_app, to_client, _) in enumerate(sessions):
+        for round_ in range(MESSAGES):
+            to_app.put_nowait({"type": "websocket.receive", "text": payload(i, round_)})
+            assert (await to_client.get())["text"] == expected(i, round_)
+    gc.collect()
+    per_session = (tracemalloc.get_traced_memory()[0] - before) / n
+    await close_bare(sessions)
+    return per_session
+
+
+class GCTimer:
+    """Seconds the cyclic garbage collector ran: with many live objects it is what grows fastest."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._began = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._began
+
+
+GC_TIMER = GCTimer()
+
+
+def timed(run: Callable[[int], Awaitable[tuple[float, int]]], n: int, repeats: int) -> tuple[float, float]:
+    """Median seconds for ``n`` sessions, and the median of those seconds spent in the GC."""
+    times, gc_times = [], []
+    for _ in range(repeats):
+        gc_before = GC_TIMER.total
+        elapsed, crossed = asyncio.run(run(n))  # type: ignore[arg-type]
+        if crossed:
+            raise SystemExit(f"cross-talk: {crossed} of {n * MESSAGES} replies reached the wrong session")
+        times.append(elapsed)
+        gc_times.append(GC_TIMER.total - gc_before)
+    return statistics.median(times), statistics.median(gc_times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
+    parser.add_argument("--quick", action="store_true", help="200 and 2,000 sessions, one run each")
+    args = parser.parse_args()
+    small, large, repeats = (200, 2000, 1) if args.quick else (1000, 10000, 3)
+    ratio_goal = 12.0
+
+    print(f"WebSocket sessions open at once, {MESSAGES} messages each; median of {repeats} runs")
+    print(f"  {'':<30}{small:>8,}{large:>9,}   ratio  (GC share at {large:,})")
+    missed = []
+    contenders = (
+        ("playground, one task", one_task, True),
+        ("playground, a task each", many_tasks, True),
+        ("bare queue echo, one task", bare_one_task, False),
+    )
+    for label, run, has_target in contenders:
+        small_time, _ = timed(run, small, repeats)
+        large_time, large_gc = timed(run, large, repeats)
+        ratio = large_time / small_time
+        verdict = "(reference)"
+        if has_target:
+            verdict = f"<= {ratio_goal:g}x {'PASS' if ratio <= ratio_goal else 'FAIL'}"
+            if ratio > ratio_goal:
+                missed.append(label)
+        print(f"  {label:<30}{small_time:>7.2f}s{large_time:>8.2f}s {ratio:>6.2f}x  ({large_gc / large_time:>4.0%})"
+              f"  {verdict}")
+    print("  no cross-talk: every reply carried its own session's number and payload")
+
+    tracemalloc.start()
+    ours = asyncio.run(playground_memory(small))
+    bare = asyncio.run(bare_memory(small))  # the reference
+    tracemalloc.stop()
+    print(f"\nMemory per open session ({small:,} open, {MESSAGES} messages each, tracemalloc)")
+    print(f"  playground session           {ours / 1024:8.1f} KiB")
+    print(f"  bare queue-driven session    {bare / 1024:8.1f} KiB   (playground: {ours / bare:.1f}x)")
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
