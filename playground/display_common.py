@@ -281,7 +281,7 @@ def _handler(cls: type, name: str, serves: str) -> Handler:
         signature = str(inspect.signature(function))
     except (TypeError, ValueError):
         signature = "(...)"
-    doc = (inspect.getdoc(function) or "").strip().splitlines()
+    doc = inspect.cleandoc(function.__doc__ or "").splitlines()
     return Handler(name, serves, owner, "async" if is_async else "sync (runs in a worker thread)",
                    signature, doc[0] if doc else "")
 
