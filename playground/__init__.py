@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .client import Client
+from .display_formatters import register_in_running_ipython as _register_in_running_ipython
 from .endpoints import EndpointWarning, HTTPEndpoint, WebSocketEndpoint
 from .errors import (
     AppTimeout,
@@ -65,3 +66,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .magics import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+# Inside a running IPython, endpoint classes get their display now (IPython is never imported here).
+_register_in_running_ipython()
