@@ -375,8 +375,7 @@ async def test_trailers(anyio_backend: str) -> None:
 
 
 async def test_template_debug_info(anyio_backend: str, tmp_path: Path) -> None:
-    pytest.importorskip("jinja2", reason="Jinja2Templates needs jinja2")
-    from starlette.templating import Jinja2Templates
+    from starlette.templating import Jinja2Templates  # jinja2 is in the test extra
 
     (tmp_path / "hello.html").write_text("<p>Hello {{ name }}</p>")
     templates = Jinja2Templates(directory=tmp_path)
