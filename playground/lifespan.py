@@ -19,6 +19,14 @@ from .trace import Trace
 LifespanMode = Literal["auto", "on", "off"]
 
 
+def _failure(reply: dict[str, Any], exception: BaseException | None) -> str:
+    """What a ``*.failed`` message says; Starlette puts a whole traceback there, the cause says it in a line."""
+    message = str(reply.get("message") or "").strip()
+    if exception is not None and (not message or "\n" in message):
+        return repr(exception)
+    return message or "(no message)"
+
+
 class Lifespan:
     def __init__(self, app: ASGIApp, *, timeout: float | None, grace: float, mode: LifespanMode) -> None:
         self.timeout = timeout
@@ -67,9 +75,9 @@ class Lifespan:
         if kind == "lifespan.startup.failed":
             self.supported = True
             await self.task.wait(self.grace)
-            raise LifespanError(f"lifespan startup failed: {reply.get('message') or '(no message)'}") from (
-                self.task.exception
-            )
+            raise LifespanError(
+                f"lifespan startup failed: {_failure(reply, self.task.exception)}"
+            ) from self.task.exception
         # The call ended before answering: the app does not speak lifespan (or crashed at once).
         if self.task.exception is not None and self.trace.events:
             # It took 'lifespan.startup' and then raised: a failed startup, not a missing protocol.
@@ -95,9 +103,9 @@ class Lifespan:
         reply = await self._reply("lifespan shutdown")
         await self.task.wait(self.grace)
         if reply["type"] == "lifespan.shutdown.failed":
-            raise LifespanError(f"lifespan shutdown failed: {reply.get('message') or '(no message)'}") from (
-                self.task.exception
-            )
+            raise LifespanError(
+                f"lifespan shutdown failed: {_failure(reply, self.task.exception)}"
+            ) from self.task.exception
         if reply["type"] != "lifespan.shutdown.complete":
             raise LifespanError(
                 "the app's lifespan ended without 'lifespan.shutdown.complete'"
