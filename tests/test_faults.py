@@ -311,6 +311,7 @@ Drive = Callable[[Client], Awaitable[None]]
 class Fault:
     id: str
     kind: str  # "protocol", "hang" or "crash": the doc's grouping
+    stage: str  # where in the exchange the fault happens
     description: str
     app: Callable[[], Any]
     drive: Drive
@@ -318,108 +319,144 @@ class Fault:
     fragment: str  # part of the message as printed
     phase: str | None = None  # AppTimeout.phase
     frame: str | None = None  # a function of the app that must be in the traceback
+    cause: type[BaseException] | None = None  # the app's exception, chained as ``__cause__``
     options: dict[str, Any] = field(default_factory=dict)
 
 
 FAULTS = [
     # protocol mistakes
-    Fault("http-returns-without-response", "protocol", "returns without sending a response",
+    Fault("http-returns-without-response", "protocol", "response start",
+          "returns without sending a response",
           returns_without_response, http_get, ASGIProtocolError,
           "the app returned without sending 'http.response.start'"),
-    Fault("http-stream-returns-without-response", "protocol", "returns without a response (stream)",
+    Fault("http-stream-returns-without-response", "protocol", "response start",
+          "returns without a response (stream)",
           returns_without_response, http_stream, ASGIProtocolError,
           "the app returned without sending 'http.response.start'"),
-    Fault("http-body-before-start", "protocol", "sends the body before the start",
+    Fault("http-body-before-start", "protocol", "response start",
+          "sends the body before the start",
           body_before_start, http_get, ASGIProtocolError,
           "the app sent 'http.response.body' before 'http.response.start'", frame="app"),
-    Fault("http-start-twice", "protocol", "sends 'http.response.start' twice",
+    Fault("http-start-twice", "protocol", "response start",
+          "sends 'http.response.start' twice",
           start_twice, http_get, ASGIProtocolError, "the app sent 'http.response.start' twice", frame="app"),
-    Fault("http-send-after-complete", "protocol", "sends after the response is complete",
+    Fault("http-send-after-complete", "protocol", "after the response",
+          "sends after the response is complete",
           send_after_complete, http_get, ASGIProtocolError,
           "the app sent 'http.response.body' after the response was complete", frame="app"),
-    Fault("http-unknown-message", "protocol", "sends a message of an unknown type",
+    Fault("http-unknown-message", "protocol", "response start",
+          "sends a message of an unknown type",
           unknown_http_message, http_get, ASGIProtocolError,
           "which is not an HTTP message; expected one of http.response.body", frame="app"),
-    Fault("http-returns-mid-body", "protocol", "returns after more_body=True",
+    Fault("http-returns-mid-body", "protocol", "response body",
+          "returns after more_body=True",
           returns_mid_body, http_get, ASGIProtocolError,
           "the app returned before the response body was complete (more_body=True)"),
-    Fault("http-stream-returns-mid-body", "protocol", "returns after more_body=True (stream)",
+    Fault("http-stream-returns-mid-body", "protocol", "response body",
+          "returns after more_body=True (stream)",
           returns_mid_body, http_stream, ASGIProtocolError,
           "the app returned before the response body was complete (more_body=True)"),
-    Fault("ws-send-before-accept", "protocol", "WebSocket: sends before accepting",
+    Fault("ws-send-before-accept", "protocol", "WebSocket accept",
+          "WebSocket: sends before accepting",
           ws_send_before_accept, ws_connect, ASGIProtocolError,
           "the app sent 'websocket.send' before 'websocket.accept'", frame="app"),
-    Fault("ws-accept-twice", "protocol", "WebSocket: accepts twice",
-          ws_accept_twice, ws_receive, ASGIProtocolError, "the app sent 'websocket.accept' twice", frame="app"),
-    Fault("ws-unknown-message", "protocol", "WebSocket: sends a message of an unknown type",
+    Fault("ws-accept-twice", "protocol", "WebSocket receive",
+          "WebSocket: accepts twice",
+          ws_accept_twice, ws_receive, ASGIProtocolError, "the app sent 'websocket.accept' twice",
+          frame="app"),
+    Fault("ws-unknown-message", "protocol", "WebSocket receive",
+          "WebSocket: sends a message of an unknown type",
           ws_unknown_message, ws_receive, ASGIProtocolError,
           "which is not a WebSocket message; expected websocket.accept", frame="app"),
-    Fault("ws-returns-without-accept", "protocol", "WebSocket: returns without accepting or closing",
+    Fault("ws-returns-without-accept", "protocol", "WebSocket accept",
+          "WebSocket: returns without accepting or closing",
           ws_returns_without_accept, ws_connect, ASGIProtocolError,
           "the app returned without accepting or closing the WebSocket"),
     # hangs
-    Fault("hang-before-start", "hang", "never starts the response",
+    Fault("hang-before-start", "hang", "response start",
+          "never starts the response",
           hang_before_start, http_get, AppTimeout,
           "waiting for the app: response start; the app was waiting in", phase="response start"),
-    Fault("hang-before-start-stream", "hang", "never starts the response (stream)",
+    Fault("hang-before-start-stream", "hang", "response start",
+          "never starts the response (stream)",
           hang_before_start, http_stream, AppTimeout,
           "waiting for the app: response start; the app was waiting in", phase="response start"),
-    Fault("hang-mid-body", "hang", "stops in the middle of the body",
+    Fault("hang-mid-body", "hang", "response body",
+          "stops in the middle of the body",
           hang_mid_body, http_get, AppTimeout,
           "waiting for the app: response body; the app was waiting in", phase="response body"),
-    Fault("hang-mid-body-stream", "hang", "stops in the middle of the body (stream)",
+    Fault("hang-mid-body-stream", "hang", "response body",
+          "stops in the middle of the body (stream)",
           hang_mid_body, http_stream, AppTimeout,
           "waiting for the app: response body; the app was waiting in", phase="response body"),
-    Fault("hang-after-response", "hang", "a background task that never ends",
+    Fault("hang-after-response", "hang", "after the response",
+          "a background task that never ends",
           hang_in_background_task, http_get, AppTimeout,
           "waiting for the app: app to return after the response; "
           "the app was waiting in hang_in_background_task.<locals>.forever",
           phase="app to return after the response"),
-    Fault("hang-before-accept", "hang", "WebSocket: never accepts",
+    Fault("hang-before-accept", "hang", "WebSocket accept",
+          "WebSocket: never accepts",
           hang_before_accept, ws_connect, AppTimeout,
           "waiting for the app: WebSocket accept; the app was waiting in", phase="WebSocket accept"),
-    Fault("hang-ws-stuck-elsewhere", "hang", "WebSocket: stuck in on_receive while the client waits",
+    Fault("hang-ws-stuck-elsewhere", "hang", "WebSocket receive",
+          "WebSocket: stuck in on_receive while the client waits",
           hang_elsewhere_after_accept, ws_send_then_receive, AppTimeout,
           "waiting for the app: WebSocket receive; the app was waiting in", phase="WebSocket receive"),
-    Fault("hang-ws-idle-in-receive", "hang", "WebSocket: idle in receive(), nothing to say",
+    Fault("hang-ws-idle-in-receive", "hang", "WebSocket receive",
+          "WebSocket: idle in receive(), nothing to say",
           idle_in_receive, ws_receive, AppTimeout,
           "the app sent nothing and is waiting in receive() for the client; the session is still open",
           phase="WebSocket receive"),
-    Fault("hang-lifespan-startup", "hang", "lifespan startup never completes",
+    Fault("hang-lifespan-startup", "hang", "lifespan startup",
+          "lifespan startup never completes",
           lambda: lifespan_app(startup="hang"), lifespan_run, AppTimeout,
           "waiting for the app: lifespan startup; the app was waiting in", phase="lifespan startup"),
-    Fault("hang-lifespan-shutdown", "hang", "lifespan shutdown never completes",
+    Fault("hang-lifespan-shutdown", "hang", "lifespan shutdown",
+          "lifespan shutdown never completes",
           lambda: lifespan_app(shutdown="hang"), lifespan_run, AppTimeout,
           "waiting for the app: lifespan shutdown; the app was waiting in", phase="lifespan shutdown"),
     # crashes
-    Fault("crash-http-handler", "crash", "an HTTP handler raises",
+    Fault("crash-http-handler", "crash", "response start",
+          "an HTTP handler raises",
           crash_in_handler, http_get, Boom, "boom in get", frame="get"),
-    Fault("crash-http-handler-stream", "crash", "an HTTP handler raises (stream)",
+    Fault("crash-http-handler-stream", "crash", "response start",
+          "an HTTP handler raises (stream)",
           crash_in_handler, http_stream, Boom, "boom in get", frame="get"),
-    Fault("crash-sync-handler", "crash", "a sync HTTP handler raises in its worker thread",
+    Fault("crash-sync-handler", "crash", "response start",
+          "a sync HTTP handler raises in its worker thread",
           crash_in_sync_handler, http_get, Boom, "boom in a sync get", frame="get"),
-    Fault("crash-starlette-route", "crash", "a route in a Starlette app raises",
+    Fault("crash-starlette-route", "crash", "response start",
+          "a route in a Starlette app raises",
           crash_in_starlette_route, http_get, Boom, "boom in a route", frame="homepage"),
-    Fault("crash-background-task", "crash", "a background task raises after the response",
+    Fault("crash-background-task", "crash", "after the response",
+          "a background task raises after the response",
           crash_in_background_task, http_get, Boom, "boom in a background task", frame="fail"),
-    Fault("crash-on-connect", "crash", "WebSocket: on_connect raises",
+    Fault("crash-on-connect", "crash", "WebSocket accept",
+          "WebSocket: on_connect raises",
           crash_in_on_connect, ws_connect, Boom, "boom in on_connect", frame="on_connect"),
-    Fault("crash-on-receive", "crash", "WebSocket: on_receive raises",
+    Fault("crash-on-receive", "crash", "WebSocket receive",
+          "WebSocket: on_receive raises",
           crash_in_on_receive, ws_send_then_receive, Boom, "boom in on_receive", frame="on_receive"),
-    Fault("crash-on-disconnect", "crash", "WebSocket: on_disconnect raises when the client closes",
+    Fault("crash-on-disconnect", "crash", "WebSocket close",
+          "WebSocket: on_disconnect raises when the client closes",
           crash_in_on_disconnect, ws_connect, Boom, "boom in on_disconnect", frame="on_disconnect"),
-    Fault("crash-lifespan-startup", "crash", "lifespan startup raises (Starlette lifespan)",
+    Fault("crash-lifespan-startup", "crash", "lifespan startup",
+          "lifespan startup raises (Starlette lifespan)",
           lambda: starlette_lifespan(fail_at="startup"), lifespan_run, LifespanError,
-          "lifespan startup failed: "),
-    Fault("crash-lifespan-shutdown", "crash", "lifespan shutdown raises (Starlette lifespan)",
+          "lifespan startup failed: Boom('boom in lifespan startup')", cause=Boom),
+    Fault("crash-lifespan-shutdown", "crash", "lifespan shutdown",
+          "lifespan shutdown raises (Starlette lifespan)",
           lambda: starlette_lifespan(fail_at="shutdown"), lifespan_run, LifespanError,
-          "lifespan shutdown failed: "),
-    Fault("crash-raw-lifespan-startup", "crash", "lifespan startup raises (raw ASGI app)",
+          "lifespan shutdown failed: Boom('boom in lifespan shutdown')", cause=Boom),
+    Fault("crash-raw-lifespan-startup", "crash", "lifespan startup",
+          "lifespan startup raises (raw ASGI app)",
           lambda: lifespan_app(startup="raise"), lifespan_run, LifespanError,
-          "lifespan startup failed: the app raised Boom('boom in lifespan startup')"),
-    Fault("crash-raw-lifespan-shutdown", "crash", "lifespan shutdown raises (raw ASGI app)",
+          "lifespan startup failed: the app raised Boom('boom in lifespan startup')", cause=Boom),
+    Fault("crash-raw-lifespan-shutdown", "crash", "lifespan shutdown",
+          "lifespan shutdown raises (raw ASGI app)",
           lambda: lifespan_app(shutdown="raise"), lifespan_run, LifespanError,
-          "the app's lifespan ended without 'lifespan.shutdown.complete': it raised Boom("),
+          "the app's lifespan ended without 'lifespan.shutdown.complete': it raised Boom(", cause=Boom),
 ]
 
 
@@ -477,6 +514,9 @@ async def test_fault(fault: Fault, anyio_backend: str, app_tasks: list[AppTask])
         assert error.timeout == TIMEOUT  # type: ignore[attr-defined]
     if fault.frame is not None:
         assert fault.frame in innermost_functions(error), f"{fault.id}: the app's frame is missing"
+    if fault.cause is not None:
+        assert isinstance(error.__cause__, fault.cause), f"{fault.id}: cause {error.__cause__!r}"
+        assert "lifespan" in innermost_functions(error.__cause__) or "app" in innermost_functions(error.__cause__)
     assert elapsed < ELAPSED_BOUND, f"{fault.id} took {elapsed:.2f} s"
     assert app_tasks, "the app was never started"
     assert all(task.finished for task in app_tasks), f"{fault.id}: an app task is still running"
@@ -511,7 +551,8 @@ async def test_idle_session_stays_usable_after_a_receive_timeout(anyio_backend: 
 
 @pytest.mark.anyio
 async def test_stuck_session_is_closed_after_a_receive_timeout(anyio_backend: str) -> None:
-    async with Client(hang_elsewhere_after_accept(), timeout=TIMEOUT, grace=GRACE).websocket_connect("/") as ws:
+    client = Client(hang_elsewhere_after_accept(), timeout=TIMEOUT, grace=GRACE)
+    async with client.websocket_connect("/") as ws:
         await ws.send_text("hello")
         with pytest.raises(AppTimeout):
             await ws.receive_text()
@@ -537,7 +578,7 @@ async def test_a_timeout_per_call_overrides_the_client(anyio_backend: str) -> No
 
 def test_every_fault_is_in_the_doc() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "faults.md").read_text()
-    missing = [fault.id for fault in FAULTS if f"test_fault[{fault.id}]" not in doc]
+    missing = [fault.id for fault in FAULTS if f"test_fault[asyncio-{fault.id}]" not in doc]
     assert not missing, f"docs/faults.md lacks {missing}; run tools/fault_table.py"
 
 
