@@ -178,7 +178,7 @@ class NetworkWebSocketSession(WebSocketSession):
         except InvalidStatus as exc:
             answer = exc.response
             response = Response(answer.status_code, headers=list(answer.headers.raw_items()),
-                                content=answer.body or b"", request=self.request)
+                                content=bytes(answer.body or b""), request=self.request)
             response.trace = self.trace
             self.trace.record("send", {"type": "websocket.http.response.start", "status": answer.status_code,
                                        "headers": response.headers.raw})

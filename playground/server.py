@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from uvicorn.lifespan.on import LifespanOn
 
 from .app_task import ASGIApp
 
@@ -134,6 +135,16 @@ class _UvicornServer(uvicorn.Server):
             host, port = sockets[0].getsockname()[:2]
             logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d", host, port)
             self.ready.set()
+
+
+class _TrackedLifespan(LifespanOn):
+    """uvicorn's lifespan, keeping its task so a forced stop can cancel an app stuck in startup."""
+
+    task: asyncio.Task[Any] | None = None
+
+    async def main(self) -> None:
+        self.task = asyncio.current_task()
+        await super().main()
 
 
 class _GoingAway:
@@ -246,14 +257,21 @@ class Server:
         _require_asyncio()
         self._app = _GoingAway(self.app)
         config = uvicorn.Config(self._app, host=self.host, port=self.port, **self.uvicorn_options)
-        listener = _bind(self.host, self.port)
-        self.port = config.port = listener.getsockname()[1]
-        self._uvicorn = _UvicornServer(config)
-        self._failure = None
-        _router.acquire()
         # The task (and every connection it accepts) runs in a context naming this server: the log router.
         context = contextvars.copy_context()
         context.run(_current_server.set, self)
+        _router.acquire()
+        try:
+            context.run(config.load)
+            listener = _bind(self.host, self.port)
+        except BaseException:
+            _router.release()
+            raise
+        if config.lifespan_class is LifespanOn:
+            config.lifespan_class = _TrackedLifespan
+        self.port = config.port = listener.getsockname()[1]
+        self._uvicorn = _UvicornServer(config)
+        self._failure = None
         self._task = asyncio.get_running_loop().create_task(self._run(listener), context=context)
         ready = asyncio.ensure_future(self._uvicorn.ready.wait())
         try:
@@ -317,10 +335,15 @@ class Server:
         server.force_exit = force
         try:
             if not task.done():
-                done, _ = await asyncio.wait({task}, timeout=timeout)
+                done, _ = await asyncio.wait({task}, timeout=0 if force else timeout)
                 if not done:
                     task.cancel()
                     await asyncio.wait({task})
+            lifespan = getattr(server, "lifespan", None)
+            lifespan_task = getattr(lifespan, "task", None)
+            if lifespan_task is not None and not lifespan_task.done():  # stuck in startup or shutdown
+                lifespan_task.cancel()
+                await asyncio.wait({lifespan_task}, timeout=timeout)
             # Connections uvicorn did not get to close (a forced stop) must not keep their sockets.
             for connection in list(server.server_state.connections):
                 transport = getattr(connection, "transport", None)
