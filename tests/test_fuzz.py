@@ -55,7 +55,7 @@ class ScopeRecorder:
             if not message.get("more_body", False):
                 break
         self.seen.append((scope, body))
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
 
