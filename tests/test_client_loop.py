@@ -13,32 +13,16 @@ from typing import Any
 
 import anyio
 import pytest
-import sniffio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
+from task_census import running_tasks, settled_tasks
 
 from playground import AppTimeout, Client, HTTPEndpoint, WebSocketEndpoint
 
 pytestmark = pytest.mark.anyio
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
-
-
-def running_tasks() -> set[Any]:
-    """Every task alive on the current loop, asyncio or trio (trio: the whole task tree)."""
-    if sniffio.current_async_library() == "asyncio":
-        return set(asyncio.all_tasks())
-    import trio
-
-    tasks: set[Any] = set()
-    pending = [trio.lowlevel.current_root_task()]
-    while pending:
-        task = pending.pop()
-        tasks.add(task)
-        for nursery in task.child_nurseries:
-            pending.extend(nursery.child_tasks)
-    return tasks
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -161,7 +145,7 @@ async def test_a_hung_endpoint_times_out_naming_the_phase_and_line(anyio_backend
     assert 0.3 <= elapsed < 2.3
     assert cancelled == [True]
     assert error.waiting_at and any(frame.qualname.endswith("Hung.get") for frame in error.waiting_at)
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_a_per_call_timeout_overrides_the_clients(anyio_backend: str) -> None:
@@ -186,7 +170,7 @@ async def test_a_hung_body_names_the_body_phase(anyio_backend: str) -> None:
     with pytest.raises(AppTimeout, match="response body") as info:
         await Client(app, timeout=0.2, grace=0.2).get("/")
     assert "await anyio.Event().wait()" in str(info.value)
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str, request: pytest.FixtureRequest) -> None:
@@ -211,11 +195,8 @@ async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str, re
     # The kernel is not held hostage: the error comes after the timeout plus one grace.
     assert anyio.current_time() - started < 2
     assert log == []  # still running, let go
+    assert await settled_tasks(before) != before  # the let-go app task is still there
     release.set()
-    for _ in range(100):
-        if log and running_tasks() == before:
-            break
-        await anyio.sleep(0.01)
     # Once it stops ignoring the cancellation it ends, and nothing is left running.
+    assert await settled_tasks(before, within=1) == before
     assert log == ["unwound"]
-    assert running_tasks() == before

@@ -3,39 +3,22 @@ tells the app (``http.disconnect``) before cancelling it after the grace period.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import anyio
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from task_census import running_tasks, settled_tasks
 
 from playground import AppTimeout, Client, HTTPEndpoint
 
 pytestmark = pytest.mark.anyio
 
 GRACE = 0.3
-
-
-def running_tasks() -> set[Any]:
-    """Every task alive on the current loop, asyncio or trio (trio: the whole task tree)."""
-    import sniffio
-
-    if sniffio.current_async_library() == "asyncio":
-        return set(asyncio.all_tasks())
-    import trio
-
-    tasks: set[Any] = set()
-    pending = [trio.lowlevel.current_root_task()]
-    while pending:
-        task = pending.pop()
-        tasks.add(task)
-        for nursery in task.child_nurseries:
-            pending.extend(nursery.child_tasks)
-    return tasks
 
 
 async def test_stream_returns_at_response_start(anyio_backend: str) -> None:
@@ -103,10 +86,11 @@ async def test_an_endless_sse_stream_read_three_events_at_a_time(anyio_backend: 
     client = Client(Events, timeout=2, grace=GRACE)
     async with client.stream("GET", "/events") as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        lines = response.aiter_lines()
-        assert await read_events(lines, 3) == ["0", "1", "2"]
-        assert await read_events(lines, 3) == ["3", "4", "5"]
-        assert await read_events(lines, 3) == ["6", "7", "8"]
+        # aclosing: a generator left half-read is closed now, not by the garbage collector later.
+        async with aclosing(response.aiter_lines()) as lines:
+            assert await read_events(lines, 3) == ["0", "1", "2"]
+            assert await read_events(lines, 3) == ["3", "4", "5"]
+            assert await read_events(lines, 3) == ["6", "7", "8"]
         left_at = anyio.current_time()
     trace = response.trace
     assert trace is not None
@@ -116,7 +100,7 @@ async def test_an_endless_sse_stream_read_three_events_at_a_time(anyio_backend: 
     assert trace.outcome == "raised ClientDisconnect"
     assert anyio.current_time() - left_at < GRACE
     assert trace.types.count("http.response.body") >= 9
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_leaving_early_tells_an_app_polling_is_disconnected(anyio_backend: str) -> None:
@@ -136,8 +120,8 @@ async def test_leaving_early_tells_an_app_polling_is_disconnected(anyio_backend:
 
     before = running_tasks()
     async with Client(Poller, grace=5).stream("GET", "/") as response:
-        lines = response.aiter_lines()
-        assert await lines.__anext__() == "tick 0"
+        async with aclosing(response.aiter_lines()) as lines:
+            assert await anext(lines) == "tick 0"
         left_at = anyio.current_time()
     # The app noticed and ended on its own, well within the grace: no cancellation was needed.
     assert anyio.current_time() - left_at < 1
@@ -147,7 +131,7 @@ async def test_leaving_early_tells_an_app_polling_is_disconnected(anyio_backend:
     assert "http.disconnect" in trace.types
     # Its generator ended; StreamingResponse's closing send() then met the gone client (ClientDisconnect).
     assert trace.outcome in ("returned", "raised ClientDisconnect")
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_leaving_early_delivers_http_disconnect_to_a_raw_app(anyio_backend: str) -> None:
@@ -166,10 +150,11 @@ async def test_leaving_early_delivers_http_disconnect_to_a_raw_app(anyio_backend
 
     before = running_tasks()
     async with Client(app, grace=5).stream("GET", "/") as response:
-        assert await response.aiter_bytes().__anext__() == b"part"
+        async with aclosing(response.aiter_bytes()) as chunks:
+            assert await anext(chunks) == b"part"
     assert log == ["http.disconnect", "ClientDisconnected"]
     assert response.trace is not None and response.trace.outcome == "returned"
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace(anyio_backend: str) -> None:
@@ -187,13 +172,14 @@ async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace(anyio
     before = running_tasks()
     client = Client(app, grace=GRACE)
     async with client.stream("GET", "/") as response:
-        assert await response.aiter_bytes().__anext__() == b"part"
+        async with aclosing(response.aiter_bytes()) as chunks:
+            assert await anext(chunks) == b"part"
         left_at = anyio.current_time()
     waited = anyio.current_time() - left_at
     assert log == ["cancelled"]
     assert GRACE * 0.9 <= waited < GRACE + 2
     assert response.trace is not None and response.trace.outcome == "cancelled"
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_reading_the_whole_stream_lets_the_app_return(anyio_backend: str) -> None:
@@ -227,20 +213,21 @@ async def test_a_stalled_stream_times_out_naming_the_body(anyio_backend: str) ->
 
     before = running_tasks()
     async with Client(app, timeout=0.3, grace=GRACE).stream("GET", "/") as response:
-        chunks = response.aiter_bytes()
-        assert await chunks.__anext__() == b"part"
-        with pytest.raises(AppTimeout, match="response body") as info:
-            await chunks.__anext__()
+        async with aclosing(response.aiter_bytes()) as chunks:
+            assert await anext(chunks) == b"part"
+            with pytest.raises(AppTimeout, match="response body") as info:
+                await anext(chunks)
     assert isinstance(info.value, TimeoutError)
     assert "anyio.sleep(60)" in str(info.value)
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
 
 
 async def test_an_error_inside_the_block_still_cleans_up(anyio_backend: str) -> None:
     before = running_tasks()
     with pytest.raises(KeyError):
         async with Client(Events, grace=GRACE).stream("GET", "/") as response:
-            await read_events(response.aiter_lines(), 1)
+            async with aclosing(response.aiter_lines()) as lines:
+                await read_events(lines, 1)
             raise KeyError("the notebook's own mistake")
-    assert running_tasks() == before
+    assert await settled_tasks(before) == before
     assert response.trace is not None and response.trace.outcome != "running"
