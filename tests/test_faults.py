@@ -174,6 +174,14 @@ def hang_elsewhere_after_accept() -> Any:
     return Busy
 
 
+def hang_in_on_disconnect() -> Any:
+    class Lingering(WebSocketEndpoint):
+        async def on_disconnect(self, websocket: Any, close_code: int) -> None:
+            await anyio.sleep_forever()
+
+    return Lingering
+
+
 def idle_in_receive() -> Any:
     class Quiet(WebSocketEndpoint):
         pass
@@ -408,6 +416,11 @@ FAULTS = [
           idle_in_receive, ws_receive, AppTimeout,
           "the app sent nothing and is waiting in receive() for the client; the session is still open",
           phase="WebSocket receive"),
+    Fault("hang-on-disconnect", "hang", "WebSocket close",
+          "WebSocket: on_disconnect never returns after the client closes",
+          hang_in_on_disconnect, ws_connect, AppTimeout,
+          "waiting for the app: app to finish after the client closed the WebSocket; the app was waiting in",
+          phase="app to finish after the client closed the WebSocket"),
     Fault("hang-lifespan-startup", "hang", "lifespan startup",
           "lifespan startup never completes",
           lambda: lifespan_app(startup="hang"), lifespan_run, AppTimeout,
