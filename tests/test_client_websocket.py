@@ -4,6 +4,7 @@ both directions, denials, many sessions at once, timeouts per receive, and the t
 from __future__ import annotations
 
 import json
+import traceback
 from typing import Any
 
 import anyio
@@ -312,6 +313,7 @@ async def test_app_exception_is_raised_not_swallowed(anyio_backend: str) -> None
             await ws.send_text("x")
             await ws.receive_text()
     assert not isinstance(info.value, BaseExceptionGroup)
+    assert traceback.extract_tb(info.value.__traceback__)[-1].name == "on_receive"
     assert (ws.close_code, ws.closed_by) == (1011, "app")
 
 
