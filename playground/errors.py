@@ -116,14 +116,16 @@ def describe_frames(frames: list[Frame]) -> str:
     """Name the innermost frame of the user's own code (no file paths: they differ per kernel)."""
     if not frames:
         return ""
-    user = [f for f in frames if not any(part in f.filename.replace("\\", "/") for part in _MACHINERY)]
-    frame = (user or frames)[-1]
+    user = [i for i, f in enumerate(frames)
+            if not any(part in f.filename.replace("\\", "/") for part in _MACHINERY)]
+    position = user[-1] if user else len(frames) - 1
+    frame = frames[position]
     text = f"{frame.qualname}, line {frame.lineno}"
     if frame.line:
         text += f": {frame.line.strip()}"
-    innermost = frames[-1]
-    if innermost is not frame:
-        text += f" (inside {innermost.qualname})"
+    if position + 1 < len(frames):
+        # The call that line made (``sleep_forever``), not the loop's innermost frame, which differs per backend.
+        text += f" (inside {frames[position + 1].qualname})"
     return text
 
 
