@@ -229,7 +229,7 @@ class Server:
         self.startup_timeout = startup_timeout
         self.uvicorn_options = {"log_level": "info", "log_config": None, "timeout_graceful_shutdown": 1,
                                 **uvicorn_options}
-        self.state = "not started"
+        self._state = "not started"
         self._log = ServerLog()
         self._uvicorn: _UvicornServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -244,6 +244,12 @@ class Server:
     @property
     def logs(self) -> list[str]:
         return self._log.lines
+
+    @property
+    def state(self) -> str:
+        if self._state == "running" and (self._task is None or self._task.done()):
+            return "stopped"  # uvicorn ended on its own (an error is in the log)
+        return self._state
 
     @property
     def running(self) -> bool:
@@ -279,23 +285,23 @@ class Server:
                                return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled (or interrupted) while starting: leave nothing running
             await asyncio.shield(self._finish(force=True))
-            self.state = "failed"
+            self._state = "failed"
             raise
         finally:
             ready.cancel()
         if self._uvicorn.ready.is_set():
-            self.state = "running"
+            self._state = "running"
             return self
         if not self._task.done():
             await self._finish(force=True)
-            self.state = "failed"
+            self._state = "failed"
             raise ServerStartupError(
                 f"the server did not start within {self.startup_timeout:g} s (the app's lifespan startup "
                 f"has not finished){self._recent_errors()}"
             )
         failure = self._failure
         await self._finish(force=False)
-        self.state = "failed"
+        self._state = "failed"
         raise ServerStartupError(f"the server did not start{self._recent_errors()}") from failure
 
     async def _run(self, listener: socket.socket) -> None:
@@ -326,7 +332,7 @@ class Server:
         except TimeoutError:
             pass
         await self._finish(force=False, timeout=timeout / 2)
-        self.state = "stopped"
+        self._state = "stopped"
 
     async def _finish(self, *, force: bool, timeout: float = 5.0) -> None:
         server, task = self._uvicorn, self._task

@@ -191,6 +191,7 @@ async def exercise(client: Client, *, live: bool) -> None:
         await ws.send_bytes(b"abc")
         assert await ws.receive_bytes() == b"Message: abc"
 
+    disconnect_codes.clear()
     async with client.websocket_connect("/json") as ws:
         await ws.send_json({"a": [1, 2]})
         assert await ws.receive_json() == {"echo": {"a": [1, 2]}}
@@ -199,8 +200,10 @@ async def exercise(client: Client, *, live: bool) -> None:
         await ws.send_json("still open")
         assert await ws.receive_json() == {"echo": "still open"}
         await ws.close(code=4001, reason="done here")
-    await asyncio.sleep(0.05)  # over the network the app hears the close a moment later
-    assert disconnect_codes[-1] == 4001
+    with anyio.fail_after(2):  # over the network the app hears the close a moment later
+        while not disconnect_codes:
+            await asyncio.sleep(0.01)
+    assert disconnect_codes == [4001]
     assert ws.close_code == 4001 and ws.close_reason == "done here"
 
     async with client.websocket_connect("/protocols", subprotocols=["wamp", "chat"]) as ws:
@@ -371,9 +374,25 @@ async def test_stop_closes_open_websockets_with_1001_within_a_bound() -> None:
         await ours.receive_text()
     assert closed.value.code == 1001 and ours.closed_by == "app"
     for connection in (theirs, stuck):
-        await connection.wait_closed()
+        with anyio.fail_after(2):
+            await connection.wait_closed()
         assert connection.close_code == 1001
     await client.aclose()
+
+
+async def test_stop_ends_a_response_still_streaming_within_a_bound() -> None:
+    server = await serve(app)
+    fds = open_fds()
+    async with httpx.AsyncClient(trust_env=False) as http:
+        async with http.stream("GET", server.url + "/events") as response:
+            chunks = response.aiter_bytes()
+            assert (await anext(chunks)).startswith(b"data: 0")
+            with anyio.fail_after(4):
+                await server.stop()
+            with pytest.raises(httpx.HTTPError):  # the server went away mid-body
+                async for _ in chunks:
+                    pass
+    assert open_fds() < fds  # the listener and the connection are gone
 
 
 async def test_a_client_dropping_mid_message_leaves_the_server_serving() -> None:
