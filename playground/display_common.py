@@ -63,6 +63,11 @@ def close_code_name(code: int | None) -> str:
     return f"{code} ({name})" if name else str(code)
 
 
+def messages(count: int, what: str = "messages") -> str:
+    """``1 message``, ``3 ASGI messages``."""
+    return f"{count:,} {what[:-1] if count == 1 else what}"
+
+
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -170,7 +175,8 @@ def status_line(response: Any) -> str:
 
 
 def status_family(status: int) -> str:
-    return {1: "info", 2: "success", 3: "redirect", 4: "client-error", 5: "server-error"}.get(status // 100, "info")
+    families = {1: "info", 2: "success", 3: "redirect", 4: "client-error", 5: "server-error"}
+    return families.get(status // 100, "info")
 
 
 # -- ASGI messages ---------------------------------------------------------------------------------
@@ -180,13 +186,18 @@ def value_text(value: Any, limit: int = 60) -> str:
     return shorten(repr(value), limit)
 
 
-def message_details(message: dict[str, Any], limit: int = 60) -> str:
-    """The fields of an ASGI message other than ``type``, one line: ``status=200 headers=[2]``."""
+def message_details(message: dict[str, Any], limit: int = 60, header_values: bool = True) -> str:
+    """The fields of an ASGI message other than ``type``, one line: ``status=200 headers=[...]``.
+
+    ``header_values=False`` gives only the number of headers (a live server's ``date`` changes).
+    """
     parts = []
     for key, value in message.items():
         if key == "type":
             continue
-        if key == "headers" and isinstance(value, (list, tuple)):
+        if key == "headers" and isinstance(value, (list, tuple)) and not header_values:
+            parts.append(f"headers=[{len(value)}]")
+        elif key == "headers" and isinstance(value, (list, tuple)):
             pairs = header_pairs(value)
             shown = ", ".join(f"{n}: {v}" for n, v in pairs)
             parts.append(f"headers=[{shorten(shown, limit)}]")
@@ -231,7 +242,10 @@ def outcome_text(trace: Any) -> str:
         return "the app returned"
     if outcome == "cancelled":
         return "the app was cancelled"
-    return f"the app {outcome}"  # "raised ValueError"
+    if outcome.startswith("raised "):
+        return f"the app {outcome}"
+    # Seen from a network client, the app's call is out of sight: "complete", "closed", "timed out", ...
+    return f"the exchange ended: {outcome}"
 
 
 # -- WebSocket sessions ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .display_common import (
     header_pairs,
     http_handlers,
     message_details,
+    messages,
     milliseconds,
     offset,
     outcome_text,
@@ -152,7 +153,7 @@ def response_html(response: Any) -> str:
                      f"{_muted('(response.app_exception)')}</div>")
     trace = getattr(response, "trace", None)
     if trace is not None:
-        parts.append(_details(f"ASGI trace: {len(trace)} messages, {escape(outcome_text(trace))}",
+        parts.append(_details(f"ASGI trace: {messages(len(trace))}, {escape(outcome_text(trace))}",
                               _trace_body(trace)))
     return _wrap("response", "".join(parts))
 
@@ -179,9 +180,8 @@ def _trace_table(trace: Any) -> str:
             f'<td style="{CODE_CELL}">{escape(message_details(event.message))}</td></tr>'
         )
     if len(events) > MAX_EVENTS:
-        rows.append(f'<tr><td colspan="4" style="{CELL}">'
-                    f"{_muted(f'… {len(events) - MAX_EVENTS:,} more messages (the Trace object has them all)')}"
-                    "</td></tr>")
+        more = _muted(f"… {len(events) - MAX_EVENTS:,} more messages (the Trace object has them all)")
+        rows.append(f'<tr><td colspan="4" style="{CELL}">{more}</td></tr>')
     end = escape(offset(trace.outcome_offset)) if trace.outcome_offset is not None else ""
     rows.append(f'<tr><td style="{CODE_CELL};{MUTED}">{end}</td>'
                 f'<td colspan="3" style="{CELL}"><em>{escape(outcome_text(trace))}</em></td></tr>')
@@ -211,7 +211,7 @@ def _trace_body(trace: Any) -> str:
 def trace_html(trace: Any) -> str:
     seen = "" if getattr(trace, "seen_from", "app") == "app" else f", as the {trace.seen_from} saw it"
     head = (f'<div style="{HEAD}">ASGI trace of <code>{escape(trace_title(trace))}</code> '
-            f"{_muted(f'{len(trace)} messages{seen}')}</div>")
+            f"{_muted(f'{messages(len(trace))}{seen}')}</div>")
     return _wrap("trace", head + _trace_body(trace))
 
 
@@ -224,7 +224,8 @@ ROW = 30
 TOP = 48
 
 
-def _svg_text(x: float, y: float, text: str, fill: str, anchor: str = "middle", weight: str = "normal") -> str:
+def _svg_text(x: float, y: float, text: str, fill: str, anchor: str = "middle", weight: str = "normal"
+              ) -> str:
     return (f'<text x="{x:g}" y="{y:g}" fill="{fill}" text-anchor="{anchor}" font-weight="{weight}" '
             f'font-family="monospace" font-size="12">{escape(text)}</text>')
 
@@ -232,7 +233,8 @@ def _svg_text(x: float, y: float, text: str, fill: str, anchor: str = "middle", 
 def sequence_svg(trace: Any) -> str:
     """The trace as a sequence diagram: client and app lanes, one arrow per message.
 
-    No time offsets in it: the picture is stored base64-encoded, where no sanitize rule can reach.
+    No time offsets and no header values in it (a live server's ``date`` changes): the picture is
+    stored base64-encoded, where no sanitize rule can reach.
     """
     events = list(trace)[:MAX_DIAGRAM_EVENTS]
     more = len(trace) - len(events)
@@ -247,8 +249,8 @@ def sequence_svg(trace: Any) -> str:
         f'stroke="{APP_HEX}"/>',
         _svg_text(CLIENT_X, 22, "client", CLIENT_HEX, weight="bold"),
         _svg_text(APP_X, 22, "app", APP_HEX, weight="bold"),
-        f'<line x1="{CLIENT_X}" y1="30" x2="{CLIENT_X}" y2="{height - 6}" stroke="{lane}" stroke-dasharray="4 3"/>',
-        f'<line x1="{APP_X}" y1="30" x2="{APP_X}" y2="{height - 6}" stroke="{lane}" stroke-dasharray="4 3"/>',
+        *(f'<line x1="{x}" y1="30" x2="{x}" y2="{height - 6}" stroke="{lane}" stroke-dasharray="4 3"/>'
+          for x in (CLIENT_X, APP_X)),
     ]
     for index, event in enumerate(events):
         y = TOP + ROW * index + 12
@@ -256,10 +258,11 @@ def sequence_svg(trace: Any) -> str:
         colour = CLIENT_HEX if to_app else APP_HEX
         start, end = (CLIENT_X, APP_X) if to_app else (APP_X, CLIENT_X)
         tip = end - 8 if to_app else end + 8
-        parts.append(f'<line x1="{start}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" stroke-width="1.6"/>')
+        parts.append(f'<line x1="{start}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" '
+                     'stroke-width="1.6"/>')
         parts.append(f'<polygon points="{end},{y} {tip},{y - 4} {tip},{y + 4}" fill="{colour}"/>')
         label = str(event.message.get("type", "?"))
-        detail = message_details(event.message, limit=24)
+        detail = message_details(event.message, limit=24, header_values=False)
         parts.append(_svg_text((CLIENT_X + APP_X) / 2, y - 7, shorten(f"{label} {detail}", 58), colour))
     y = TOP + ROW * len(events) + 12
     if more:
@@ -273,7 +276,7 @@ def sequence_svg(trace: Any) -> str:
 def sequence_img(trace: Any) -> str:
     svg = sequence_svg(trace)
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    alt = f"sequence diagram: {len(trace)} ASGI messages between client and app"
+    alt = f"sequence diagram: {messages(len(trace), 'ASGI messages')} between client and app"
     return f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(alt)}" style="max-width:100%">'
 
 
@@ -290,7 +293,8 @@ def session_head(session: Any) -> str:
 def session_html(session: Any) -> str:
     parts = [f'<div style="{HEAD}">{session_head(session)}</div>']
     if session.accepted_subprotocol:
-        parts.append(f"<div>{_muted('subprotocol:')} <code>{escape(session.accepted_subprotocol)}</code></div>")
+        protocol = escape(session.accepted_subprotocol)
+        parts.append(f"<div>{_muted('subprotocol:')} <code>{protocol}</code></div>")
     trace = getattr(session, "trace", None)
     transcript = session.transcript if trace is not None else []
     rows = []
@@ -299,13 +303,15 @@ def session_html(session: Any) -> str:
         time_cell = f'<td style="{CODE_CELL};{MUTED}">{escape(offset(line.offset))}</td>'
         if line.sender == "client":
             rows.append(f'<tr>{time_cell}<td style="{CODE_CELL};background:rgba({CLIENT_RGB},.10)">'
-                        f'{escape(data)}</td><td style="{CELL};color:{CLIENT_HEX}">→</td><td style="{CELL}"></td></tr>')
+                        f'{escape(data)}</td><td style="{CELL};color:{CLIENT_HEX}">→</td>'
+                        f'<td style="{CELL}"></td></tr>')
         else:
             rows.append(f'<tr>{time_cell}<td style="{CELL}"></td><td style="{CELL};color:{APP_HEX}">←</td>'
                         f'<td style="{CODE_CELL};background:rgba({APP_RGB},.10)">{escape(data)}</td></tr>')
     if len(transcript) > MAX_EVENTS:
         rows.append(f'<tr><td colspan="4" style="{CELL}">'
-                    f"{_muted(f'… {len(transcript) - MAX_EVENTS:,} more lines (session.transcript)')}</td></tr>")
+                    + _muted(f"… {len(transcript) - MAX_EVENTS:,} more lines (session.transcript)")
+                    + "</td></tr>")
     head = (f'<tr><th style="{CELL}">offset</th><th style="{CELL};color:{CLIENT_HEX}">client sent</th>'
             f'<th style="{CELL}"></th><th style="{CELL};color:{APP_HEX}">app sent</th></tr>')
     parts.append(f'<table style="{TABLE}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>')
@@ -314,7 +320,7 @@ def session_html(session: Any) -> str:
         parts.append(f"<div><strong>closed by the {escape(str(session.closed_by))}</strong>: "
                      f"{escape(close_code_name(session.close_code))}, {reason}</div>")
     if trace is not None:
-        parts.append(_details(f"ASGI trace: {len(trace)} messages, {escape(outcome_text(trace))}",
+        parts.append(_details(f"ASGI trace: {messages(len(trace))}, {escape(outcome_text(trace))}",
                               _trace_body(trace)))
     return _wrap("session", "".join(parts))
 
@@ -376,11 +382,13 @@ def endpoint_html(cls: type) -> str:
             where = "" if handler.defined_in == cls.__qualname__ else f"from {handler.defined_in}"
             rows.append(
                 f'<tr><td style="{CODE_CELL}">{escape(handler.name + handler.signature)}</td>'
-                f'<td style="{CELL}">{escape(handler.serves)}</td><td style="{CELL}">{escape(handler.kind)}</td>'
+                f'<td style="{CELL}">{escape(handler.serves)}</td>'
+                f'<td style="{CELL}">{escape(handler.kind)}</td>'
                 f'<td style="{CELL}">{escape(handler.doc)}{_muted(" " + where) if where else ""}</td></tr>'
             )
         head = "".join(f'<th style="{CELL}">{name}</th>' for name in ("handler", "answers", "runs", ""))
-        parts.append(f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+        parts.append(f'<table style="{TABLE}"><thead><tr>{head}</tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>')
     else:
         parts.append(f"<div>{_muted('handlers: none of its own (the defaults apply)')}</div>")
     return _wrap("endpoint", "".join(parts))

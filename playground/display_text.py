@@ -15,6 +15,7 @@ from .display_common import (
     header_pairs,
     http_handlers,
     message_details,
+    messages,
     milliseconds,
     offset,
     outcome_text,
@@ -68,7 +69,8 @@ def response_text(response: Any) -> str:
         lines.append(f"the app raised {type(exc).__name__}: {exc} (kept on response.app_exception)")
     trace = getattr(response, "trace", None)
     if trace is not None:
-        lines.append(f"trace: {len(trace)} ASGI messages, {outcome_text(trace)} (response.trace)")
+        count = messages(len(trace), "ASGI messages")
+        lines.append(f"trace: {count}, {outcome_text(trace)} (response.trace)")
     return "\n".join(lines)
 
 
@@ -82,7 +84,8 @@ def trace_lines(trace: Any, indent: str = INDENT) -> list[str]:
         lines.append(f"{indent}{offset(event.offset):>12}  {arrow_of(event.direction)}  {kind:<{width}}  "
                      f"{details}".rstrip())
     if len(events) > MAX_EVENTS:
-        lines.append(f"{indent}… {len(events) - MAX_EVENTS:,} more messages (the Trace object has them all)")
+        more = len(events) - MAX_EVENTS
+        lines.append(f"{indent}… {more:,} more messages (the Trace object has them all)")
     end = f"{offset(trace.outcome_offset):>12}  " if trace.outcome_offset is not None else ""
     lines.append(f"{indent}{end}{outcome_text(trace)}")
     return lines
@@ -90,7 +93,7 @@ def trace_lines(trace: Any, indent: str = INDENT) -> list[str]:
 
 def trace_text(trace: Any) -> str:
     seen = "" if getattr(trace, "seen_from", "app") == "app" else f", as the {trace.seen_from} saw it"
-    head = f"ASGI trace of {trace_title(trace)}: {len(trace)} messages{seen}"
+    head = f"ASGI trace of {trace_title(trace)}: {messages(len(trace))}{seen}"
     return "\n".join([head, *trace_lines(trace)])
 
 
@@ -114,7 +117,7 @@ def session_text(session: Any) -> str:
         reason = repr(session.close_reason) if session.close_reason else "no reason"
         lines.append(f"closed by the {session.closed_by}: {close_code_name(session.close_code)}, {reason}")
     if trace is not None:
-        lines.append(f"trace: {len(trace)} ASGI messages, {outcome_text(trace)} (session.trace)")
+        lines.append(f"trace: {messages(len(trace), 'ASGI messages')}, {outcome_text(trace)} (session.trace)")
     return "\n".join(lines)
 
 
@@ -152,7 +155,8 @@ def endpoint_text(cls: type) -> str:
         lines.append(f"{INDENT}{doc}")
     if kind == "http":
         allowed = allowed_methods(cls)
-        lines.append(f"{INDENT}allows: {', '.join(allowed) if allowed else 'nothing (every method gets 405)'}")
+        allows = ", ".join(allowed) if allowed else "nothing (every method gets 405)"
+        lines.append(f"{INDENT}allows: {allows}")
         handlers = http_handlers(cls)
     else:
         encoding = getattr(cls, "encoding", None)

@@ -58,7 +58,9 @@ class HTTPFileError(ValueError):
         self.message = message
         self.line_number = line_number
         self.line = line
-        where = f"line {line_number}: {line.strip()!r}: " if line_number is not None and line is not None else ""
+        where = ""
+        if line_number is not None and line is not None:
+            where = f"line {line_number}: {line.strip()!r}: "
         super().__init__(where + message)
 
 
@@ -124,8 +126,9 @@ class _Parser:
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name.startswith("$"):
-                raise self.error(f"dynamic variable {{{{{name}}}}} is not supported; define it with @name = value",
-                                 index)
+                raise self.error(
+                    f"dynamic variable {{{{{name}}}}} is not supported; define it with @name = value", index
+                )
             if name in self.file_variables:
                 return self.file_variables[name]
             if name in self.outer:
@@ -186,7 +189,9 @@ class _Parser:
             if not _is_comment(line):
                 match = HEADER.match(line.strip())
                 if match is None:
-                    raise self.error("expected a header 'Name: value' (or a blank line before the body)", index)
+                    raise self.error(
+                        "expected a header 'Name: value' (or a blank line before the body)", index
+                    )
                 headers.append((match.group(1), self.substitute(match.group(2).strip(), index)))
             index += 1
         body_lines = self.lines[index + 1 : end] if index < end else []
@@ -209,7 +214,9 @@ class _Parser:
         elif len(parts) == 2:
             method, url = parts
             if not METHOD.match(method):
-                raise self.error(f"{method!r} is not a method; methods are upper-case, such as GET or POST", index)
+                raise self.error(
+                    f"{method!r} is not a method; methods are upper-case, such as GET or POST", index
+                )
         else:
             raise self.error("a request line is '[METHOD ]URL[ HTTP/x.y]' (spaces in a URL are written %20)",
                              index)
@@ -253,15 +260,18 @@ class _Parser:
                 if option == "wait-for-server":
                     steps.append(WaitForServer(index + 1))
                 elif option is not None:
-                    raise self.error(f"unknown separator option {option!r}; the one known is 'wait-for-server'",
-                                     index)
+                    raise self.error(
+                        f"unknown separator option {option!r}; the one known is 'wait-for-server'", index
+                    )
             else:
                 message.append(self.substitute(line, index))
         flush()
         return steps
 
 
-def parse(text: str, *, variables: Mapping[str, Any] | None = None, base_dir: str | Path | None = None) -> list[Spec]:
+def parse(
+    text: str, *, variables: Mapping[str, Any] | None = None, base_dir: str | Path | None = None
+) -> list[Spec]:
     """Read the requests of a ``.http`` text, in order.
 
     ``variables``: values for ``{{name}}`` that the text does not define itself (a notebook's
@@ -271,7 +281,9 @@ def parse(text: str, *, variables: Mapping[str, Any] | None = None, base_dir: st
     return _Parser(text, variables, Path(base_dir) if base_dir is not None else None).parse()
 
 
-def parse_websocket_messages(text: str, *, variables: Mapping[str, Any] | None = None) -> list[Send | WaitForServer]:
+def parse_websocket_messages(
+    text: str, *, variables: Mapping[str, Any] | None = None
+) -> list[Send | WaitForServer]:
     """A ``%%ws`` cell: each line is a message; with ``===`` separators, each block is one."""
     parser = _Parser(text, variables, None)
     if any(SEPARATOR.match(line) for line in parser.lines):

@@ -101,7 +101,8 @@ async def _converse(
     client: Client, url: str, steps: list[Send | WaitForServer], headers: list[tuple[str, str]],
     subprotocols: list[str],
 ) -> WebSocketSession:
-    async with client.websocket_connect(url, subprotocols=subprotocols or None, headers=headers or None) as session:
+    session = client.websocket_connect(url, subprotocols=subprotocols or None, headers=headers or None)
+    async with session:
         unread = await _take_replies(session)  # a greeting, say
         for step in steps:
             if session.closed:
@@ -160,7 +161,8 @@ def _ws_call(target: str, args: list[str], body: str) -> str | None:
     if len(args) < 2:
         return None
     path, protocols = args[1], args[2:]
-    return f"await {MODULE}.run_ws({target}, {path!r}, {body!r}, subprotocols={protocols!r}, variables=globals())"
+    return (f"await {MODULE}.run_ws({target}, {path!r}, {body!r}, subprotocols={protocols!r}, "
+            "variables=globals())")
 
 
 def make_transformer(shell: Any) -> Any:
@@ -219,10 +221,10 @@ def _magics_class() -> type:
     class PlaygroundMagics(Magics):
         def _target(self, magic: str, args: list[str]) -> Any:
             if not args:
-                raise UsageError(f"{magic} needs a target: the name of a Client or an ASGI app in the notebook")
+                raise UsageError(f"{magic} needs a target: the name of a Client or an ASGI app")
             name = args[0]
             if not TARGET.match(name):
-                raise UsageError(f"{magic}: {name!r} is not a name; write the name of a Client or an ASGI app")
+                raise UsageError(f"{magic}: {name!r} is not a name; name a Client or an ASGI app")
             try:
                 return self.shell.ev(name)
             except NameError:
@@ -270,8 +272,8 @@ def _magics_class() -> type:
             target = self._target("%%ws", args)
             if len(args) < 2:
                 raise UsageError(f"%%ws {args[0]}: no path; write '%%ws {args[0]} /ws'")
-            return _run_here(run_ws(target, args[1], cell, subprotocols=args[2:], variables=self.shell.user_ns),
-                             "%%ws")
+            talk = run_ws(target, args[1], cell, subprotocols=args[2:], variables=self.shell.user_ns)
+            return _run_here(talk, "%%ws")
 
     return PlaygroundMagics
 

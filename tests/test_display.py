@@ -269,6 +269,7 @@ async def test_sequence_diagram_is_an_svg_image_with_no_timings(client: Client) 
     assert "<script" not in svg and "&lt;script" in svg  # the body in a label, escaped
     assert " ms" not in svg  # nothing a sanitize rule would have to reach inside base64
     assert " id=" not in svg
+    assert "headers=[3]" in svg and "x-evil" not in svg  # header values (a live date) stay out of the picture
     # The same facts in text beside the picture.
     assert "http.response.start" in html.split("<img")[1]
 
@@ -283,6 +284,19 @@ async def test_trace_outcomes_raised_and_cancelled() -> None:
     trace.finish("cancelled")
     assert trace_text(trace).splitlines()[-1].endswith("the app was cancelled")
     assert "the app was cancelled" in trace_html(trace)
+
+
+def test_a_trace_seen_from_a_network_client_says_so() -> None:
+    from playground.trace import Trace
+
+    trace = Trace({"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b""},
+                  seen_from="client")
+    trace.record("send", {"type": "http.response.start", "status": 204, "headers": []})
+    trace.finish("complete")
+    text = trace_text(trace)
+    assert text.splitlines()[0] == "ASGI trace of http GET /: 1 message, as the client saw it"
+    assert text.splitlines()[-1].endswith("the exchange ended: complete")
+    assert "as the client saw it" in trace_html(trace)
 
 
 async def test_long_traces_are_cut_in_the_display() -> None:
