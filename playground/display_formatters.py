@@ -3,7 +3,8 @@
 IPython never calls ``_repr_html_`` on a class (only on instances), so an endpoint class gets its
 display from formatters registered for ``type``: they answer for ``HTTPEndpoint`` and
 ``WebSocketEndpoint`` subclasses and hand every other class to whatever was registered before.
-This module imports nothing from IPython: it works on the shell it is given.
+This module imports nothing from IPython (nor the displays, until a class is shown): ``import
+playground`` loads it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .display_common import endpoint_kind
-
 _MARK = "_playground_endpoint_formatter"
 
 
 def _html_formatter(previous: Any) -> Any:
     def format_html(obj: Any) -> Any:
+        from .display_common import endpoint_kind
+
         if endpoint_kind(obj) is not None:
             from .display_html import endpoint_html
 
@@ -30,6 +31,8 @@ def _html_formatter(previous: Any) -> Any:
 
 def _text_formatter(previous: Any) -> Any:
     def format_text(obj: Any, printer: Any, cycle: bool) -> None:
+        from .display_common import endpoint_kind
+
         if endpoint_kind(obj) is not None:
             from .display_text import endpoint_text
 
