@@ -21,7 +21,7 @@ from typing import Any, Literal
 if sys.version_info >= (3, 13):
     from inspect import iscoroutinefunction
 else:
-    # asyncio's version also knows objects marked as coroutine functions (AsyncMock), as Starlette's does.
+    # As in Starlette: before 3.13 asyncio's version, which also knows functions carrying its coroutine marker.
     from asyncio import iscoroutinefunction
 
 from starlette import status
