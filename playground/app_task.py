@@ -12,6 +12,8 @@ import contextvars
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+
 from .channel import Channel
 from .errors import Frame, frames_of
 from .trace import Trace
@@ -21,7 +23,7 @@ ASGIApp = Callable[..., Any]
 
 class AppTask:
     __slots__ = (
-        "_cancel_requested", "_cancelled_exc", "_done", "_handle", "_on_done", "app", "cancelled",
+        "_cancel_requested", "_done", "_handle", "_on_done", "_scope", "app", "cancelled",
         "exception", "finished", "receive", "scope", "send", "trace", "waiting_at",
     )
 
@@ -36,9 +38,9 @@ class AppTask:
         self.trace = trace
         self._on_done = on_done
         self._done: Channel[bool] = Channel()
-        self._handle: Any = None  # the asyncio Task, or the trio CancelScope around the call
+        self._handle: asyncio.Task[None] | None = None  # on asyncio; trio keeps its system tasks itself
+        self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
-        self._cancelled_exc: type[BaseException] = asyncio.CancelledError
         self.finished = False
         self.cancelled = False
         self.exception: BaseException | None = None
@@ -49,60 +51,62 @@ class AppTask:
         loop = asyncio._get_running_loop()
         if loop is not None:
             self._handle = loop.create_task(self._run())
-            self._handle.add_done_callback(self._task_done)
         else:
             import trio
 
-            self._cancelled_exc = trio.Cancelled
-            trio.lowlevel.spawn_system_task(self._run_trio, context=contextvars.copy_context())
-
-    async def _run_trio(self) -> None:
-        import trio
-
-        with trio.CancelScope() as self._handle:
-            if self._cancel_requested:
-                self._handle.cancel()
-            await self._run()
+            trio.lowlevel.spawn_system_task(self._run, context=contextvars.copy_context())
 
     async def _run(self) -> None:
+        # An anyio scope, not Task.cancel(): a shielded scope inside the app (a file being closed)
+        # must stay shielded when the client cancels the call.
+        cancelled_exc = anyio.get_cancelled_exc_class()
         try:
-            await self.app(self.scope, self.receive, self.send)
-        except BaseException as exc:
-            if isinstance(exc, self._cancelled_exc):
-                self.cancelled = True
-                self.trace.finish("cancelled")
+            with anyio.CancelScope() as self._scope:
                 if self._cancel_requested:
-                    self.waiting_at = frames_of(exc.__traceback__)[1:]
-                    if isinstance(exc, asyncio.CancelledError):
-                        return  # our own cancel: the task simply ends
-                raise  # trio's scope absorbs our own; anything else is the loop shutting down
+                    self._scope.cancel()
+                try:
+                    await self.app(self.scope, self.receive, self.send)
+                except cancelled_exc as exc:
+                    if self._scope.cancel_called:
+                        self.waiting_at = frames_of(exc.__traceback__)[1:]
+                    raise
+        except cancelled_exc:  # not ours: the loop itself is shutting down
+            self.cancelled = True
+            self.trace.finish("cancelled")
+            raise
+        except BaseException as exc:
             self.exception = exc  # the app's own error, kept for the caller to raise
             self.trace.finish(f"raised {type(exc).__name__}")
         else:
-            self.trace.finish("returned")
+            if self._scope.cancelled_caught:
+                self.cancelled = True
+                self.trace.finish("cancelled")
+            else:
+                self.trace.finish("returned")
         finally:
             self.finished = True
             self._done.put(True)
             self._on_done()
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        if not self.finished:  # cancelled before its first step: ``_run`` never ran
-            self.cancelled = self.finished = True
-            self.trace.finish("cancelled")
-            self._done.put(True)
-            self._on_done()
+            _let_go.discard(self)
 
     def cancel(self) -> None:
         self._cancel_requested = True
-        if self._handle is not None and not self.finished:
-            self._handle.cancel()
+        if self._scope is not None and not self.finished:
+            self._scope.cancel()
 
     async def wait(self, timeout: float | None) -> bool:
         """Wait until the call has ended; False when it is still running after ``timeout`` seconds."""
         return self.finished or await self._done.wait(timeout)
 
     async def cancel_and_wait(self, timeout: float) -> bool:
-        """Cancel, then wait a bounded time for the app to unwind."""
+        """Cancel, then wait a bounded time for the app to unwind; after that the app is let go."""
         if not self.finished:
             self.cancel()
-        return await self.wait(timeout)
+        if await self.wait(timeout):
+            return True
+        _let_go.add(self)  # keeps the task referenced until it ends on its own
+        return False
+
+
+#: Calls that ignored cancellation and were let go, kept alive until they end.
+_let_go: set[AppTask] = set()

@@ -173,11 +173,7 @@ async def test_a_hung_body_names_the_body_phase(anyio_backend: str) -> None:
     assert await settled_tasks(before) == before
 
 
-async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str, request: pytest.FixtureRequest) -> None:
-    if anyio_backend == "asyncio":
-        # Known bug: on asyncio the app task is cancelled with Task.cancel(), which pierces an anyio
-        # shield the app is inside at that moment (trio keeps the shield, as anyio semantics want).
-        request.applymarker(pytest.mark.xfail(strict=True, reason="Task.cancel() pierces anyio shields"))
+async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str) -> None:
     release = anyio.Event()
     log: list[str] = []
 
