@@ -21,7 +21,7 @@ from typing import Any, Literal
 if sys.version_info >= (3, 13):
     from inspect import iscoroutinefunction
 else:
-    # As in Starlette: before 3.13 asyncio's version, which also knows functions carrying its coroutine marker.
+    # As in Starlette: before 3.13, asyncio's version, which also knows functions carrying its marker.
     from asyncio import iscoroutinefunction
 
 from starlette import status
@@ -59,7 +59,8 @@ def _edit_distance(a: str, b: str, substitution_cost: int) -> int:
         current = [i]
         for j, char_b in enumerate(b, 1):
             cost = current[j - 1] + 1
-            cost = min(cost, previous[j] + 1, previous[j - 1] + (0 if char_a == char_b else substitution_cost))
+            replace = previous[j - 1] + (0 if char_a == char_b else substitution_cost)
+            cost = min(cost, previous[j] + 1, replace)
             if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
                 cost = min(cost, previous2[j - 2] + 1)
             current.append(cost)
@@ -112,7 +113,9 @@ def _warn_misspelt(cls: type, handlers: dict[str, int], what: str) -> None:
     stacklevel = 1
     frame = inspect.currentframe()
     here = _warn_misspelt.__code__.co_filename
-    while frame is not None and (frame.f_code.co_filename == here or frame.f_code.co_name == "__init_subclass__"):
+    while frame is not None and (
+        frame.f_code.co_filename == here or frame.f_code.co_name == "__init_subclass__"
+    ):
         frame = frame.f_back
         stacklevel += 1
     del frame

@@ -216,7 +216,9 @@ async def test_on_connect_can_accept_a_subprotocol_and_headers(anyio_backend: st
             await websocket.accept(subprotocol="wamp", headers=[(b"x-session", b"1")])
 
     transcript = await run(Wamp, websocket_scope(subprotocols=["wamp", "mqtt"]), [CONNECT, DISCONNECT])
-    assert transcript.sent == [{"type": "websocket.accept", "subprotocol": "wamp", "headers": [(b"x-session", b"1")]}]
+    assert transcript.sent == [
+        {"type": "websocket.accept", "subprotocol": "wamp", "headers": [(b"x-session", b"1")]}
+    ]
 
 
 async def test_on_connect_can_deny_by_closing(anyio_backend: str) -> None:
@@ -229,7 +231,9 @@ async def test_on_connect_can_deny_by_closing(anyio_backend: str) -> None:
         async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
             events.append(close_code)
 
-    transcript = await run(Denying, websocket_scope(), [CONNECT, {"type": "websocket.disconnect", "code": 1006}])
+    transcript = await run(
+        Denying, websocket_scope(), [CONNECT, {"type": "websocket.disconnect", "code": 1006}]
+    )
     assert transcript.sent == [{"type": "websocket.close", "code": 1008, "reason": "go away"}]
     assert transcript.exception is None
     assert events == [1006]
@@ -257,7 +261,7 @@ async def test_an_echo_conversation_step_by_step(anyio_backend: str, wrap: str) 
     async with ApplicationCommunicator(app, websocket_scope("/ws/tom")) as app_io:
         await app_io.send_input(CONNECT)
         assert await app_io.receive_output() == ACCEPT
-        for payload in ('{"n": 1}', '[2]'):
+        for payload in ('{"n": 1}', "[2]"):
             await app_io.send_input(text(payload))
             reply = await app_io.receive_output()
             assert reply["type"] == "websocket.send"

@@ -36,7 +36,10 @@ import playground.endpoints
 
 pytestmark = pytest.mark.anyio
 
-IMPLEMENTATIONS: dict[str, ModuleType] = {"starlette": starlette.endpoints, "playground": playground.endpoints}
+IMPLEMENTATIONS: dict[str, ModuleType] = {
+    "starlette": starlette.endpoints,
+    "playground": playground.endpoints,
+}
 Body = Callable[[], dict[str, Any]]
 
 
@@ -55,7 +58,8 @@ def outcome(transcript: Transcript, cls: type) -> dict[str, Any]:
         described = (type(exception), str(exception))
         if isinstance(exception, HTTPException):
             described += (exception.status_code, exception.detail, exception.headers)
-    return {"events": transcript.events, "exception": described, "calls": cls.calls}  # type: ignore[attr-defined]
+    calls = cls.calls  # type: ignore[attr-defined]
+    return {"events": transcript.events, "exception": described, "calls": calls}
 
 
 async def run_both(
@@ -386,11 +390,15 @@ WEBSOCKET_SESSIONS: list[list[dict[str, Any]]] = [
 
 @pytest.mark.parametrize("mount", list(WEBSOCKET_MOUNTS))
 @pytest.mark.parametrize("class_name", list(WEBSOCKET_CLASSES))
-async def test_websocket_endpoints_behave_identically(anyio_backend: str, class_name: str, mount: str) -> None:
+async def test_websocket_endpoints_behave_identically(
+    anyio_backend: str, class_name: str, mount: str
+) -> None:
     differences = []
     for inputs in WEBSOCKET_SESSIONS:
         scope = websocket_scope("/ws/lobby", subprotocols=["chat", "superchat"])
-        outcomes = await run_both("websocket", WEBSOCKET_CLASSES[class_name], WEBSOCKET_MOUNTS[mount], scope, inputs)
+        outcomes = await run_both(
+            "websocket", WEBSOCKET_CLASSES[class_name], WEBSOCKET_MOUNTS[mount], scope, inputs
+        )
         if outcomes["starlette"] != outcomes["playground"]:
             differences.append((inputs, outcomes))
     assert differences == []
@@ -407,7 +415,9 @@ async def test_the_comparison_detects_a_difference(anyio_backend: str) -> None:
         self.calls.append(("disconnect", close_code + 1 if ours else close_code))
 
     body = recording(None, on_disconnect=different_close)
-    outcomes = await run_both("websocket", body, WEBSOCKET_MOUNTS["bare"], websocket_scope(), [CONNECT, disconnect()])
+    outcomes = await run_both(
+        "websocket", body, WEBSOCKET_MOUNTS["bare"], websocket_scope(), [CONNECT, disconnect()]
+    )
     assert outcomes["starlette"]["calls"] == [("disconnect", 1000)]
     assert outcomes["playground"]["calls"] == [("disconnect", 1001)]
     assert outcomes["starlette"]["events"] == outcomes["playground"]["events"]
