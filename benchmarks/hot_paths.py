@@ -40,11 +40,14 @@ PATHS = {"http": (http_path, 5000), "ws": (ws_path, 20000)}
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", choices=[*PATHS, []], default=list(PATHS))
+    parser.add_argument("paths", nargs="*", metavar="{http,ws}", help="default: both")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative", "ncalls"])
     args = parser.parse_args()
-    for name in args.paths:
+    unknown = set(args.paths) - set(PATHS)
+    if unknown:
+        parser.error(f"unknown path {', '.join(sorted(unknown))}; choose from {', '.join(PATHS)}")
+    for name in args.paths or PATHS:
         run, n = PATHS[name]
         asyncio.run(run(n // 10))  # warm up: imports, caches
         start = time.perf_counter()
