@@ -23,7 +23,9 @@ from .trace import Trace, TraceEvent
 from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
-    from .server import Server, serve
+    from .server import NetworkExposureWarning, Server, ServerStartupError, serve
+
+_SERVER_NAMES = ("NetworkExposureWarning", "Server", "ServerStartupError", "serve")
 
 __version__ = "0.1.0"
 
@@ -35,8 +37,10 @@ __all__ = [
     "HTTPEndpoint",
     "LifespanError",
     "MessageTooLarge",
+    "NetworkExposureWarning",
     "Response",
     "Server",
+    "ServerStartupError",
     "Trace",
     "TraceEvent",
     "WebSocketDenied",
@@ -48,7 +52,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("serve", "Server"):
+    if name in _SERVER_NAMES:
         from . import server
 
         return getattr(server, name)

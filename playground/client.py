@@ -8,6 +8,7 @@ trace, and ``websocket_connect`` gives a session with Starlette TestClient's met
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
@@ -24,6 +25,7 @@ __all__ = ["Client"]
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 MAX_REDIRECTS = 20
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 
 class _Unset:
@@ -120,24 +122,28 @@ class Client:
         self, method: str, url: str | httpx.URL, *, params: Any = None, headers: Any = None,
         cookies: Any = None, content: Any = None, data: Any = None, files: Any = None, json: Any = None,
     ) -> httpx.Request:
-        if not isinstance(method, str) or not method:
-            raise ValueError(f"method must be a non-empty string, got {method!r}")
+        if not isinstance(method, str) or not _TOKEN.match(method):
+            raise ValueError(f"method must be an HTTP token such as 'GET' or 'QUERY', got {method!r}")
         merged = self.headers
         if headers:
             merged = merged.copy()
             merged.update(headers)
         if (params is None and content is None and data is None and files is None and json is None
                 and not cookies and not self.cookies):
-            return self._bodiless_request(method, self._merge_url(url), merged)
-        jar = None
-        if self.cookies or cookies:
-            jar = httpx.Cookies(self.cookies)
-            if cookies:
-                jar.update(cookies)
-        return httpx.Request(
-            method, self._merge_url(url), params=params, headers=merged, cookies=jar, content=content,
-            data=data, files=files, json=json,
-        )
+            request = self._bodiless_request(method, self._merge_url(url), merged)
+        else:
+            jar = None
+            if self.cookies or cookies:
+                jar = httpx.Cookies(self.cookies)
+                if cookies:
+                    jar.update(cookies)
+            request = httpx.Request(
+                method, self._merge_url(url), params=params, headers=merged, cookies=jar, content=content,
+                data=data, files=files, json=json,
+            )
+        # httpx upper-cases the method; the app gets what was asked for (a lower-case 'get' is a 405).
+        request.method = method
+        return request
 
     def _bodiless_request(self, method: str, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
         """The common case, built directly: the same headers httpx would add, half the cost."""

@@ -426,3 +426,27 @@ async def test_bad_arguments_are_refused_clearly(anyio_backend: str) -> None:
         Client(echo, lifespan="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="method"):
         await Client(echo).request("", "/")
+
+
+async def test_the_method_is_sent_exactly_as_given(anyio_backend: str) -> None:
+    # Methods are case-sensitive tokens: a lower-case 'get' is not GET, and an endpoint answers 405.
+    from starlette.responses import PlainTextResponse
+
+    from playground import HTTPEndpoint
+
+    class Page(HTTPEndpoint):
+        async def get(self, request: object) -> PlainTextResponse:
+            return PlainTextResponse("page")
+
+    client = Client(Page)
+    response = await client.request("get", "/")
+    assert response.request.method == "get" == response.trace.scope["method"]
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert (await client.request("GET", "/")).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["", "GET /", "GE\nT", "GÉT", None])
+async def test_a_method_that_is_not_a_token_is_refused(anyio_backend: str, method: object) -> None:
+    with pytest.raises(ValueError, match="HTTP token"):
+        await Client(echo).request(method, "/")  # type: ignore[arg-type]

@@ -97,7 +97,7 @@ def test_the_app_sees_what_was_sent(
             encoded_path, method=method, params=query, headers=headers, content=body
         )
         check_common(scope)
-        assert scope["method"] == method.upper() == response.request.method  # httpx upper-cases methods
+        assert scope["method"] == method == response.request.method  # sent exactly as given
         assert scope["path"] == "/" + "/".join(path)
         assert scope["raw_path"] == encoded_path.encode("ascii")
         pairs = parse_qsl(scope["query_string"].decode("ascii"), keep_blank_values=True)
@@ -150,9 +150,9 @@ def test_unencoded_paths_and_raw_queries_arrive_as_httpx_encodes_them(
 def test_any_token_method_reaches_the_app(backend: str, method: str, body: bytes) -> None:
     async def main() -> None:
         response, scope, received = await send_one("/", method=method, content=body or None)
-        assert scope["method"] == method.upper()
+        assert scope["method"] == method  # methods are case-sensitive tokens: sent as given
         assert received == body
-        expected = b"" if method.upper() == "HEAD" else b"ok"  # a HEAD response has no body
+        expected = b"" if method == "HEAD" else b"ok"  # a HEAD response has no body
         assert response.content == expected
 
     anyio.run(main, backend=backend)
