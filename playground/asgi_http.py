@@ -55,7 +55,7 @@ class HTTPExchange:
         self.trailers: list[tuple[bytes, bytes]] = []
         self.early_hints: list[bytes] = []
         self.debug_info: dict[str, Any] | None = None
-        self.started_at = time.perf_counter()
+        self.started_at = self.trace.started_at
 
     # -- the app's side ---------------------------------------------------------------------------
 

@@ -234,6 +234,13 @@ def trace_title(trace: Any) -> str:
     return what
 
 
+def call_text(trace: Any) -> str | None:
+    """The call that starts it all, for in-process traces: the app is called with the scope."""
+    if getattr(trace, "seen_from", "app") != "app":
+        return None
+    return f"app(scope, receive, send) with scope {trace_title(trace)}"
+
+
 def outcome_text(trace: Any) -> str:
     outcome = trace.outcome
     if outcome == "running":

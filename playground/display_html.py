@@ -19,6 +19,7 @@ from .display_common import (
     MAX_DIAGRAM_EVENTS,
     MAX_EVENTS,
     allowed_methods,
+    call_text,
     class_doc,
     close_code_name,
     elapsed_of,
@@ -170,6 +171,13 @@ def _direction_cell(direction: str) -> str:
 def _trace_table(trace: Any) -> str:
     rows = []
     events = list(trace)
+    call = call_text(trace)
+    if call is not None:
+        rows.append(
+            f'<tr style="background:rgba({CLIENT_RGB},.07)">'
+            f'<td style="{CODE_CELL};{MUTED}">{escape(offset(0.0))}</td>{_direction_cell("receive")}'
+            f'<td colspan="2" style="{CODE_CELL}">{escape(call)}</td></tr>'
+        )
     for event in events[:MAX_EVENTS]:
         rgb = CLIENT_RGB if event.direction == "receive" else APP_RGB
         rows.append(
@@ -236,9 +244,13 @@ def sequence_svg(trace: Any) -> str:
     No time offsets and no header values in it (a live server's ``date`` changes): the picture is
     stored base64-encoded, where no sanitize rule can reach.
     """
-    events = list(trace)[:MAX_DIAGRAM_EVENTS]
-    more = len(trace) - len(events)
-    height = TOP + ROW * (len(events) + 1 + (1 if more else 0)) + 10
+    call = call_text(trace)
+    arrows: list[tuple[str, str]] = [("receive", "app(scope, …) " + trace_title(trace))] if call else []
+    for event in list(trace)[:MAX_DIAGRAM_EVENTS]:
+        label = str(event.message.get("type", "?"))
+        arrows.append((event.direction, f"{label} {message_details(event.message, limit=24, header_values=False)}"))
+    more = len(trace) - (len(arrows) - (1 if call else 0))
+    height = TOP + ROW * (len(arrows) + 1 + (1 if more else 0)) + 10
     lane = "rgba(127,127,127,.6)"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_WIDTH}" height="{height}" '
@@ -252,19 +264,17 @@ def sequence_svg(trace: Any) -> str:
         *(f'<line x1="{x}" y1="30" x2="{x}" y2="{height - 6}" stroke="{lane}" stroke-dasharray="4 3"/>'
           for x in (CLIENT_X, APP_X)),
     ]
-    for index, event in enumerate(events):
+    for index, (direction, text) in enumerate(arrows):
         y = TOP + ROW * index + 12
-        to_app = event.direction == "receive"
+        to_app = direction == "receive"
         colour = CLIENT_HEX if to_app else APP_HEX
         start, end = (CLIENT_X, APP_X) if to_app else (APP_X, CLIENT_X)
         tip = end - 8 if to_app else end + 8
         parts.append(f'<line x1="{start}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" '
                      'stroke-width="1.6"/>')
         parts.append(f'<polygon points="{end},{y} {tip},{y - 4} {tip},{y + 4}" fill="{colour}"/>')
-        label = str(event.message.get("type", "?"))
-        detail = message_details(event.message, limit=24, header_values=False)
-        parts.append(_svg_text((CLIENT_X + APP_X) / 2, y - 7, shorten(f"{label} {detail}", 58), colour))
-    y = TOP + ROW * len(events) + 12
+        parts.append(_svg_text((CLIENT_X + APP_X) / 2, y - 7, shorten(text, 58), colour))
+    y = TOP + ROW * len(arrows) + 12
     if more:
         parts.append(_svg_text((CLIENT_X + APP_X) / 2, y, f"… {more:,} more messages", lane))
         y += ROW

@@ -8,6 +8,7 @@ from .display_common import (
     MAX_EVENTS,
     allowed_methods,
     arrow_of,
+    call_text,
     class_doc,
     close_code_name,
     elapsed_of,
@@ -78,6 +79,9 @@ def trace_lines(trace: Any, indent: str = INDENT) -> list[str]:
     events = list(trace)
     width = max((len(event.message.get("type", "?")) for event in events[:MAX_EVENTS]), default=0)
     lines = []
+    call = call_text(trace)
+    if call is not None:
+        lines.append(f"{indent}{offset(0.0):>12}  {arrow_of('receive')}  {call}")
     for event in events[:MAX_EVENTS]:
         kind = event.message.get("type", "?")
         details = message_details(event.message)

@@ -26,10 +26,10 @@ class TraceEvent(NamedTuple):
 class Trace:
     """The scope, the messages both ways, and how the app's call ended."""
 
-    __slots__ = ("_start", "events", "outcome", "outcome_offset", "scope", "seen_from")
+    __slots__ = ("events", "outcome", "outcome_offset", "scope", "seen_from", "started_at")
 
     def __init__(self, scope: dict[str, Any], seen_from: str = "app") -> None:
-        self._start = time.perf_counter()
+        self.started_at = time.perf_counter()  # the perf_counter() every offset counts from
         self.scope = scope
         self.events: list[TraceEvent] = []
         #: "running", "returned", "raised <Type>", "cancelled"
@@ -39,12 +39,12 @@ class Trace:
         self.seen_from = seen_from
 
     def record(self, direction: Direction, message: dict[str, Any]) -> None:
-        self.events.append(TraceEvent(time.perf_counter() - self._start, direction, message))
+        self.events.append(TraceEvent(time.perf_counter() - self.started_at, direction, message))
 
     def finish(self, outcome: str) -> None:
         if self.outcome == "running":
             self.outcome = outcome
-            self.outcome_offset = time.perf_counter() - self._start
+            self.outcome_offset = time.perf_counter() - self.started_at
 
     @property
     def duration(self) -> float:

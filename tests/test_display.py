@@ -241,16 +241,19 @@ async def test_trace_lists_both_directions_in_order_with_offsets(client: Client)
     text = trace_text(trace)
     lines = text.splitlines()
     assert lines[0] == "ASGI trace of http PUT /: 3 messages"
-    assert [line.split()[5] for line in lines[1:4]] == ["http.request", "http.response.start", "http.response.body"]
-    assert "client → app" in lines[1] and "client ← app" in lines[2]
+    # First the call that starts it, then every message in order.
+    assert "+0.000 ms  client → app  app(scope, receive, send) with scope http PUT /" in lines[1]
+    assert [line.split()[5] for line in lines[2:5]] == ["http.request", "http.response.start", "http.response.body"]
+    assert "client → app" in lines[2] and "client ← app" in lines[3]
     assert all(MS.search(line) for line in lines[1:])
     assert lines[-1].endswith("the app returned")
-    assert "body=b'payload' (7 bytes)" in lines[1]
+    assert "body=b'payload' (7 bytes)" in lines[2]
 
     html = trace_html(trace)
     assert [m for m in re.findall(r"http\.(?:request|response\.start|response\.body)(?=<)", html)] == [
         "http.request", "http.response.start", "http.response.body"]
-    assert html.count("client → app") == 1 and html.count("client ← app") == 2
+    assert html.count("client → app") == 2 and html.count("client ← app") == 2  # the call, then http.request
+    assert "app(scope, receive, send) with scope http PUT /" in html
     assert "<details><summary" in html and ">scope</summary>" in html  # the scope starts folded
     assert "&#x27;method&#x27;" not in html and ">method</th>" in html
     assert "the app returned" in html
