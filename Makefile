@@ -43,5 +43,11 @@ check-notebooks: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
 
+# An offline install for a workshop room: run on a connected machine like the laptops, copy
+# wheelhouse/ along, then: pip install --no-index --find-links wheelhouse '.[lab]'
+.PHONY: wheelhouse
+wheelhouse: | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet --wheel-dir wheelhouse '.[lab]' 'setuptools>=69'
+
 clean:
 	rm -rf $(VENV) build *.egg-info
