@@ -8,6 +8,7 @@ close reaches the app as ``websocket.disconnect`` while the client waits, bounde
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import anyio
@@ -172,6 +173,8 @@ class ASGIWebSocketSession(WebSocketSession):
             response = Response(self._denial["status"], headers=self._denial["headers"],
                                 content=b"".join(self._denial["body"]), request=self.request)
             response.trace = self.trace
+            # The response is complete (its last body message is the last event): it has an elapsed time.
+            response.elapsed = datetime.timedelta(seconds=self.trace.events[-1].offset)
             self.closed_by, self.close_code = "app", None
             await self._wait_app_return("app to return after denying the WebSocket")
             raise WebSocketDenied(response=response)

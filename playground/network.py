@@ -182,6 +182,7 @@ class NetworkWebSocketSession(WebSocketSession):
             response.trace = self.trace
             self.trace.record("send", {"type": "websocket.http.response.start", "status": answer.status_code,
                                        "headers": response.headers.raw})
+            response.elapsed = datetime.timedelta(seconds=self.trace.events[-1].offset)
             self.trace.finish("denied")
             self.closed_by, self.close_code = "app", None
             raise WebSocketDenied(response=response) from None
