@@ -19,8 +19,9 @@ Three comparisons (the targets are in DESIGN.md, "Targets"):
    statement are both shown; the ratio is taken on CPU time, which other processes sharing the
    machine disturb far less (their wall-time spread here is several times larger).
 
-The contenders take turns round by round, so a busy machine slows them all alike; each figure is the
-median of the rounds. Every contender drives the same app object: the endpoint behind a three-line
+The contenders take turns within each round (in a rotating order), so a busy machine slows them
+alike; a rate is the median over the rounds, and a ratio is the median of the per-round ratios, each
+taken between runs made moments apart. Every contender drives the same app object: the endpoint behind a three-line
 lifespan shim, which Starlette's ``TestClient`` needs inside ``with`` and the others never reach.
 """
 
@@ -250,18 +251,27 @@ class Target:
 
 def run_rounds(
     loop: asyncio.AbstractEventLoop, rounds: int, contenders: dict[str, tuple[int, Callable[[int], Any]]]
-) -> dict[str, float]:
-    """Each contender once per round, in turn; the median rate of each over the rounds.
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each contender once per round; the median rate of each, and the median per-round ratio of
+    the playground's rate to each.
 
     A contender is ``(batch size, runner)``; a runner returns a coroutine (run on ``loop``) or, for
     Starlette's synchronous TestClient, the rate itself (called here, outside any running loop).
     """
-    rates: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, (size, runner) in contenders.items():
+    names = list(contenders)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    ratios: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        measured = {}
+        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+            size, runner = contenders[name]
             outcome = runner(size)
-            rates[name].append(loop.run_until_complete(outcome) if asyncio.iscoroutine(outcome) else outcome)
-    return {name: statistics.median(values) for name, values in rates.items()}
+            measured[name] = loop.run_until_complete(outcome) if asyncio.iscoroutine(outcome) else outcome
+        for name in names:
+            rates[name].append(measured[name])
+            ratios[name].append(measured[PG] / measured[name])
+    median = statistics.median
+    return {name: median(rates[name]) for name in names}, {name: median(ratios[name]) for name in names}
 
 
 def print_rates(title: str, rates: dict[str, float], rounds: int, sizes: dict[str, int]) -> None:
@@ -275,6 +285,7 @@ WS_ST, WS_BARE = "Starlette TestClient", "bare queue-driven ASGI echo"
 
 
 def measure_http(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[str, float]:
+    """Prints the rates; returns the playground's ratio to each contender."""
     from starlette.testclient import TestClient
 
     with TestClient(HTTP_APP) as test_client:
@@ -284,13 +295,14 @@ def measure_http(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[s
             ST: (max(n // 10, 50), lambda size: http_starlette(test_client, size)),
             BARE: (n * 2, http_bare),
         }
-        rates = run_rounds(loop, rounds, contenders)
+        rates, ratios = run_rounds(loop, rounds, contenders)
     sizes = {name: size for name, (size, _) in contenders.items()}
     print_rates("HTTP round trips: await client.get('/') -> PlainTextResponse", rates, rounds, sizes)
-    return rates
+    return ratios
 
 
 def measure_ws(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[str, float]:
+    """Prints the rates; returns the playground's ratio to each contender."""
     from starlette.testclient import TestClient
 
     with TestClient(WS_APP) as test_client:
@@ -299,10 +311,10 @@ def measure_ws(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[str
             WS_ST: (max(n // 10, 50), lambda size: ws_starlette(test_client, size)),
             WS_BARE: (n * 2, ws_bare),
         }
-        rates = run_rounds(loop, rounds, contenders)
+        rates, ratios = run_rounds(loop, rounds, contenders)
     sizes = {name: size for name, (size, _) in contenders.items()}
     print_rates("WebSocket echo round trips: send_text + receive_text", rates, rounds, sizes)
-    return rates
+    return ratios
 
 
 def measure_imports(runs: int) -> tuple[dict[str, float], list[str]]:
@@ -344,14 +356,12 @@ def main() -> int:
     begun = time.perf_counter()
     loop = asyncio.new_event_loop()
     try:
-        http = measure_http(loop, rounds, http_n)
-        ws = measure_ws(loop, rounds, ws_n)
+        http_vs = measure_http(loop, rounds, http_n)
+        ws_vs = measure_ws(loop, rounds, ws_n)
     finally:
         loop.close()
     imports, heavy = measure_imports(import_runs)
 
-    http_vs = {name: http[PG] / rate for name, rate in http.items()}
-    ws_vs = {name: ws[PG] / rate for name, rate in ws.items()}
     targets = [
         Target("HTTP: playground / httpx ASGITransport", http_vs[HX], 2, True),
         Target("HTTP: playground / Starlette TestClient", http_vs[ST], 20, True),
