@@ -41,7 +41,8 @@ class ASGIWebSocketSession(WebSocketSession):
         self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, *, timeout: float | None,
         grace: float, raise_app_exceptions: bool, max_message_size: int | None,
     ) -> None:
-        super().__init__(str(request.url), timeout=timeout, max_message_size=max_message_size)
+        url = request.url.copy_with(scheme=scope["scheme"])  # ws:// or wss://, as the scope says
+        super().__init__(str(url), timeout=timeout, max_message_size=max_message_size)
         self.request = request
         self.grace = grace
         self.raise_app_exceptions = raise_app_exceptions

@@ -108,7 +108,7 @@ class Body(NamedTuple):
         if self.kind == "empty":
             return "no body"
         if self.kind == "unread":
-            return "body not read yet (streaming)"
+            return "body not read yet: a stream"
         parts = [{"json": "JSON", "text": "text", "binary": "binary"}[self.kind]]
         if self.media_type:
             parts.append(self.media_type)

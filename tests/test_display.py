@@ -213,7 +213,7 @@ async def test_everything_from_the_app_is_escaped(client: Client) -> None:
 
 async def test_streamed_response_before_and_after_reading(client: Client) -> None:
     async with client.stream("GET", "/?kind=stream") as response:
-        assert "body not read yet (streaming)" in response_text(response)
+        assert "(body not read yet: a stream)" in response_text(response)
         assert "(streaming)" in response_text(response).splitlines()[0]
         assert "streaming" in response_html(response)
         await response.aread()
@@ -330,7 +330,7 @@ async def test_session_transcript_and_close() -> None:
             await ws.receive_text()
     text = session_text(ws)
     lines = text.splitlines()
-    assert lines[0] == "WebSocket http://testserver/chat — closed by the app: 4000, reason 'bye <now>'"
+    assert lines[0] == "WebSocket ws://testserver/chat — closed by the app: 4000, reason 'bye <now>'"
     said = [line.split()[2:5] for line in lines[1:7]]
     assert said == [
         ["client", "→", "app"], ["client", "←", "app"], ["client", "→", "app"], ["client", "←", "app"],
@@ -364,7 +364,7 @@ async def test_client_shows_its_app_base_url_and_history(client: Client) -> None
     assert "history (2, newest last):" in text
     assert "GET /one → 200 OK" in text and "POST /two → 201 Created" in text
     assert text.index("GET /one") < text.index("POST /two")
-    assert "WebSocket http://example.org/api/ws — closed by the client: 1000 (normal closure)" in client_text(chat)
+    assert "WebSocket ws://example.org/api/ws — closed by the client: 1000 (normal closure)" in client_text(chat)
     html = client_html(client)
     assert "<code>Things</code>" in html and "http://testserver" in html and "201 Created" in html
     assert pretty(client) == text

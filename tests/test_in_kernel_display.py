@@ -72,7 +72,7 @@ def test_the_kernel_displays_every_playground_object() -> None:
     assert "&lt;b&gt;world&lt;/b&gt;" in response["text/html"]
 
     session = result_of(outputs[2])
-    assert session["text/plain"].startswith("WebSocket http://testserver/ws — closed by the client")
+    assert session["text/plain"].startswith("WebSocket ws://testserver/ws — closed by the client")
     assert "pg-session" in session["text/html"] and "&#x27;ping&#x27;" in session["text/html"]
 
     trace = result_of(outputs[3])
