@@ -3,12 +3,18 @@
 The messages in the table are the ones the client really raises, so the doc cannot drift from the
 code: ``python tools/fault_table.py`` rewrites it, ``python tools/fault_table.py --check`` fails
 when it is out of date.
+
+The last section, "Live server", is written by hand (what a user of ``serve()`` sees cannot be
+produced by one call): the tool keeps it as it is, and checks that every test it names exists in
+tests/test_live_reliability.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +23,8 @@ import anyio
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "faults.md"
+LIVE_TESTS = ROOT / "tests" / "test_live_reliability.py"
+LIVE_SECTION = "## Live server"
 
 HEADER = """\
 # Faults: what you see when an endpoint misbehaves
@@ -41,6 +49,9 @@ The rows were produced with `Client(app, timeout={timeout}, grace={grace})` on a
 `tools/fault_table.py`, which runs the rows of `tests/test_faults.py`; each row is the test
 `tests/test_faults.py::test_fault[asyncio-ID]` (and `[trio-ID]`). Line numbers in the messages point
 into that file. A multi-line message is shortened to its first and last lines.
+
+The last section, [Live server](#live-server), is about `serve()`: clients that vanish mid-request,
+read slowly or come in crowds, and stopping the server under load.
 """
 
 SECTIONS = {"protocol": "Protocol mistakes", "hang": "Hangs", "crash": "Crashes"}
@@ -96,11 +107,36 @@ def render(matrix: ModuleType) -> str:
     return "\n".join(out)
 
 
+def kept_live_section() -> str:
+    """The hand-written "Live server" section of the current doc, from its heading to the end."""
+    text = DOC.read_text() if DOC.exists() else ""
+    start = text.find(f"\n{LIVE_SECTION}\n")
+    return text[start + 1:] if start >= 0 else ""
+
+
+def missing_live_tests(section: str) -> list[str]:
+    """Tests the section names (`test_name` or `test_name[id]`) that tests/test_live_reliability.py lacks."""
+    source = LIVE_TESTS.read_text()
+    functions = {node.name for node in ast.walk(ast.parse(source))
+                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    missing = []
+    for name, param_id in re.findall(r"`(test_\w+)(?:\[([\w.-]+)\])?`", section):
+        if name not in functions or (param_id and f'"{param_id}"' not in source):
+            missing.append(f"{name}[{param_id}]" if param_id else name)
+    return missing
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if docs/faults.md is out of date")
     args = parser.parse_args()
-    text = render(load_matrix())
+    live = kept_live_section()
+    missing = missing_live_tests(live)
+    if missing:
+        print(f"{DOC.relative_to(ROOT)}: the {LIVE_SECTION[3:]} section names tests that "
+              f"{LIVE_TESTS.relative_to(ROOT)} lacks: {', '.join(missing)}")
+        return 1
+    text = render(load_matrix()) + ("\n" + live if live else "")
     if args.check:
         if not DOC.exists() or DOC.read_text() != text:
             print(f"{DOC.relative_to(ROOT)} is out of date: run python tools/fault_table.py")
