@@ -122,9 +122,9 @@ class HTTPExchange:
         status = message.get("status")
         if not isinstance(status, int) or not 100 <= status <= 999:
             raise ASGIProtocolError(f"'http.response.start' needs an integer 'status', got {status!r}")
-        headers = [tuple(pair) for pair in message.get("headers", ())]
+        headers = list(message.get("headers", ()))
         for pair in headers:
-            if len(pair) != 2 or not all(isinstance(part, bytes) for part in pair):
+            if len(pair) != 2 or type(pair[0]) is not bytes or type(pair[1]) is not bytes:
                 raise ASGIProtocolError(f"response headers must be pairs of bytes, got {pair!r}")
         self.started = True
         self.status_code = status

@@ -16,23 +16,38 @@ HTTP_EXTENSIONS: dict[str, dict[str, Any]] = {
 WEBSOCKET_EXTENSIONS: dict[str, dict[str, Any]] = {"websocket.http.response": {}}
 
 
+# What the scope takes from a URL, kept per URL object: a client reuses the same few URLs, and
+# decoding them is a large share of building a scope. The entry holds the URL, so its id stays its own.
+_url_parts: dict[int, tuple[httpx.URL, tuple[str, bytes, bytes, str, int | None]]] = {}
+
+
+def _parts_of(url: httpx.URL) -> tuple[str, bytes, bytes, str, int | None]:
+    entry = _url_parts.get(id(url))
+    if entry is not None and entry[0] is url:
+        return entry[1]
+    parts = (url.path, url.raw_path.partition(b"?")[0], url.query, url.host, url.port)
+    if len(_url_parts) >= 1024:
+        _url_parts.clear()
+    _url_parts[id(url)] = (url, parts)
+    return parts
+
+
 def _common(
     request: httpx.Request, scheme: str, root_path: str, client: tuple[str, int], state: dict[str, Any] | None
 ) -> dict[str, Any]:
-    url = request.url
-    raw_path, _, _ = url.raw_path.partition(b"?")
+    path, raw_path, query, host, port = _parts_of(request.url)
     scope: dict[str, Any] = {
-        "asgi": dict(ASGI),
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
         "scheme": scheme,
-        "path": url.path,
+        "path": path,
         "raw_path": raw_path,
-        "query_string": url.query,
+        "query_string": query,
         "root_path": root_path,
         # ASGI wants lower-case header names; httpx keeps the caller's spelling in ``raw``.
         "headers": [(name.lower(), value) for name, value in request.headers.raw],
         "client": client,
-        "server": (url.host, url.port or DEFAULT_PORTS[scheme]),
+        "server": (host, port or DEFAULT_PORTS[scheme]),
     }
     if state is not None:
         # Each connection gets a shallow copy of the lifespan state, as uvicorn does.

@@ -196,3 +196,24 @@ async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str) ->
     # Once it stops ignoring the cancellation it ends, and nothing is left running.
     assert await settled_tasks(before, within=1) == before
     assert log == ["unwound"]
+
+
+async def test_a_shielded_step_finishes_before_the_cancel_lands(anyio_backend: str) -> None:
+    # Starlette closes files under a shield: cancelling the app must wait for that step, not cut it.
+    log: list[str] = []
+
+    async def closing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.3)
+                log.append("closed")
+            await anyio.sleep(60)
+            log.append("not cancelled")
+        finally:
+            log.append("unwound")
+
+    before = running_tasks()
+    with pytest.raises(AppTimeout):
+        await Client(closing, timeout=0.1, grace=1.0).get("/")
+    assert log == ["closed", "unwound"]
+    assert await settled_tasks(before) == before
