@@ -177,8 +177,12 @@ def reset_on_close(writer: asyncio.StreamWriter | asyncio.BaseTransport) -> None
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-async def raw_client(port: int, data: bytes, *, reset: bool, read_until: bytes | None = None) -> int:
-    """Connect, send ``data`` (and read up to ``read_until``), then close or reset; the client's port."""
+async def raw_client(port: int, data: bytes, *, reset: bool, read_until: bytes | None = None,
+                     then: bytes = b"") -> int:
+    """Connect, send ``data``, read up to ``read_until`` and send ``then``, then close or reset.
+
+    Returns the client's own port, which names the connection in the server's log.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     local_port: int = writer.get_extra_info("sockname")[1]
     try:
@@ -186,7 +190,10 @@ async def raw_client(port: int, data: bytes, *, reset: bool, read_until: bytes |
         await writer.drain()
         if read_until is not None:
             with anyio.fail_after(3):
-                await reader.readuntil(read_until)
+                answer = await reader.readuntil(read_until)
+            assert answer.startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 101 ")), answer
+        writer.write(then)
+        await writer.drain()
     finally:
         if reset:
             reset_on_close(writer)
@@ -247,32 +254,11 @@ async def half_handshake_then_reset(port: int) -> int:
 
 
 async def frame_header_then_close(port: int) -> int:
-    return await _frame_header(port, reset=False)
+    return await raw_client(port, HANDSHAKE, reset=False, read_until=b"\r\n\r\n", then=FRAME_HEADER_ONLY)
 
 
 async def frame_header_then_reset(port: int) -> int:
-    return await _frame_header(port, reset=True)
-
-
-async def _frame_header(port: int, *, reset: bool) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    local_port: int = writer.get_extra_info("sockname")[1]
-    try:
-        writer.write(HANDSHAKE)
-        with anyio.fail_after(3):
-            answer = await reader.readuntil(b"\r\n\r\n")
-        assert answer.startswith(b"HTTP/1.1 101 ")
-        writer.write(FRAME_HEADER_ONLY)
-        await writer.drain()
-    finally:
-        if reset:
-            reset_on_close(writer)
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except ConnectionResetError:
-            pass
-    return local_port
+    return await raw_client(port, HANDSHAKE, reset=True, read_until=b"\r\n\r\n", then=FRAME_HEADER_ONLY)
 
 
 async def vanish(ws: ClientConnection) -> int:
