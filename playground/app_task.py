@@ -23,6 +23,7 @@ from .errors import Frame, frames_of
 from .trace import Trace
 
 ASGIApp = Callable[..., Any]
+_NO_FRAMES: list[Frame] = []  # shared and never changed: ``waiting_at`` is replaced, not appended to
 SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be cancelled
 
 
@@ -42,7 +43,7 @@ class AppTask:
         self.send = send
         self.trace = trace
         self._on_done = on_done
-        self._done: Channel[bool] = Channel()
+        self._done: Channel[bool] | None = None  # made when someone waits for the end
         self._handle: Any = None  # the asyncio Task, or the trio CancelScope around the call
         self._cancel_requested = False
         self._cancelled_exc: type[BaseException] = asyncio.CancelledError
@@ -50,7 +51,7 @@ class AppTask:
         self.cancelled = False
         self.exception: BaseException | None = None
         #: where the app was suspended when it was cancelled, innermost frame last
-        self.waiting_at: list[Frame] = []
+        self.waiting_at: list[Frame] = _NO_FRAMES
 
     def start(self) -> None:
         loop = asyncio._get_running_loop()
@@ -89,7 +90,8 @@ class AppTask:
             self.trace.finish("returned")
         finally:
             self.finished = True
-            self._done.put(True)
+            if self._done is not None:
+                self._done.put(True)
             self._on_done()
             _let_go.discard(self)
 
@@ -97,7 +99,8 @@ class AppTask:
         if not self.finished:  # cancelled before its first step: ``_run`` never ran
             self.cancelled = self.finished = True
             self.trace.finish("cancelled")
-            self._done.put(True)
+            if self._done is not None:
+                self._done.put(True)
             self._on_done()
             _let_go.discard(self)
 
@@ -113,7 +116,11 @@ class AppTask:
 
     async def wait(self, timeout: float | None) -> bool:
         """Wait until the call has ended; False when it is still running after ``timeout`` seconds."""
-        return self.finished or await self._done.wait(timeout)
+        if self.finished:
+            return True
+        if self._done is None:
+            self._done = Channel()
+        return await self._done.wait(timeout)
 
     async def cancel_and_wait(self, timeout: float) -> bool:
         """Cancel, then wait a bounded time for the app to unwind; after that the app is let go."""

@@ -38,12 +38,12 @@ class Channel(Generic[T]):
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
-        self._waiters: list[Any] = []
+        self._waiters: list[Any] | None = None  # made on the first wait: many channels never wait
 
     def put(self, item: T) -> None:
         self._items.append(item)
         if self._waiters:
-            waiters, self._waiters = self._waiters, []
+            waiters, self._waiters = self._waiters, None
             for waiter in waiters:
                 _wake(waiter)
 
@@ -81,6 +81,8 @@ class Channel(Generic[T]):
         deadline = None if timeout is None else loop.time() + timeout
         while not self._items:
             future = loop.create_future()
+            if self._waiters is None:
+                self._waiters = []
             self._waiters.append(future)
             timer = None if deadline is None else loop.call_at(deadline, _wake, future)
             try:
@@ -88,7 +90,7 @@ class Channel(Generic[T]):
             finally:
                 if timer is not None:
                     timer.cancel()
-                if future in self._waiters:
+                if self._waiters and future in self._waiters:
                     self._waiters.remove(future)
             if deadline is not None and not self._items and loop.time() >= deadline:
                 return False
@@ -100,11 +102,13 @@ class Channel(Generic[T]):
         with trio.move_on_after(math.inf if timeout is None else timeout):
             while not self._items:
                 event = trio.Event()
+                if self._waiters is None:
+                    self._waiters = []
                 self._waiters.append(event)
                 try:
                     await event.wait()
                 finally:
-                    if event in self._waiters:
+                    if self._waiters and event in self._waiters:
                         self._waiters.remove(event)
         return bool(self._items)
 
