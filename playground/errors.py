@@ -35,13 +35,16 @@ class WebSocketDisconnect(_StarletteWebSocketDisconnect):
     """The app closed the WebSocket while the client was waiting on it.
 
     A subclass of Starlette's, so ``except starlette.websockets.WebSocketDisconnect`` works too.
+    ``peer`` is who closed it as far as the client can tell: "app" in-process; "server" over the
+    network, where the app's close and the server's own (1001 when it shuts down) look the same.
     """
 
-    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+    def __init__(self, code: int = 1000, reason: str | None = None, *, peer: str = "app") -> None:
         super().__init__(code, reason)
+        self.peer = peer
 
     def __str__(self) -> str:
-        return f"the app closed the WebSocket with code {self.code}" + (
+        return f"the {self.peer} closed the WebSocket with code {self.code}" + (
             f" ({self.reason})" if self.reason else ""
         )
 

@@ -150,6 +150,8 @@ class NetworkBodyStream(httpx.AsyncByteStream):
 class NetworkWebSocketSession(WebSocketSession):
     """A WebSocket session over a real connection (the websockets library's asyncio client)."""
 
+    peer = "server"  # a close frame could be the app's or the server's own (1001 when it shuts down)
+
     def __init__(self, request: httpx.Request, *, timeout: float | None, max_message_size: int | None) -> None:
         scheme = {"http": "ws", "https": "wss"}.get(request.url.scheme, request.url.scheme)
         url = str(request.url.copy_with(scheme=scheme))
@@ -222,7 +224,7 @@ class NetworkWebSocketSession(WebSocketSession):
         if self.closed_by == "client":
             raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")
         if self.closed:
-            raise WebSocketDisconnect(self.close_code or 1000, self.close_reason)
+            raise WebSocketDisconnect(self.close_code or 1000, self.close_reason, peer=self.peer)
         from websockets.exceptions import ConnectionClosed
 
         try:
@@ -230,7 +232,7 @@ class NetworkWebSocketSession(WebSocketSession):
                 await connection.send(text if text is not None else data)
         except ConnectionClosed as exc:
             close = self._closed_by(exc)
-            raise WebSocketDisconnect(close["code"], close["reason"] or None) from None
+            raise WebSocketDisconnect(close["code"], close["reason"] or None, peer=self.peer) from None
         except TimeoutError as exc:
             raise AppTimeout("WebSocket send", self.timeout or 0.0, detail=(
                 "the server is not reading what the client sends"

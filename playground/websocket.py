@@ -36,6 +36,8 @@ class WebSocketSession:
     """
 
     trace: Trace
+    #: who a close comes from, as the client can tell: the app (in-process) or the server (network)
+    peer = "app"
 
     def __init__(self, url: str, *, timeout: float | None, max_message_size: int | None) -> None:
         self.url = url
@@ -109,7 +111,8 @@ class WebSocketSession:
     async def _receive_kind(self, kind: str, timeout: float | None) -> Any:
         message = await self.receive(timeout)
         if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or None)
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or None,
+                                      peer=self.peer)
         data = message.get(kind)
         if data is None:
             self._put_back(message)
