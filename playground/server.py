@@ -7,7 +7,10 @@ Three things uvicorn does for a command-line server are wrong inside a kernel an
 - it prints its log to stderr: here each server keeps its own lines, in ``server.logs``;
 - a failed start calls ``sys.exit``: here it raises an error that says why.
 
-On ``stop()`` open WebSockets are closed with 1001 (going away) before uvicorn shuts down.
+On ``stop()`` open WebSockets are closed with 1001 (going away) before uvicorn shuts down, and a response
+still streaming (server-sent events, say) is ended the way a client's disconnect ends it: the app's
+``receive()`` answers ``http.disconnect``, its next ``send()`` raises ``OSError`` and the connection closes.
+Only what does not end then waits out uvicorn's graceful period and is cancelled.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import html
 import ipaddress
 import logging
@@ -25,7 +29,9 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from starlette.requests import ClientDisconnect
 from uvicorn.lifespan.on import LifespanOn
+from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 
 from .app_task import ASGIApp
 
@@ -181,8 +187,6 @@ class _OpenWebSocket:
         if self.went_away:
             if message.get("type") == "websocket.close":
                 return  # closed already, by the server going away
-            from uvicorn.protocols.utils import ClientDisconnected
-
             raise ClientDisconnected("the server is shutting down; the WebSocket was closed with 1001")
         kind = message.get("type")
         if kind == "websocket.accept":
@@ -195,6 +199,93 @@ class _OpenWebSocket:
         if self.accepted and not self.closed:
             self.closed = self.went_away = True
             await self._send({"type": "websocket.close", "code": 1001, "reason": "server shutting down"})
+
+
+class _EndsResponsesOnShutdown:
+    """Mixed into uvicorn's HTTP protocol (h11 or httptools) for our servers only.
+
+    uvicorn's own ``shutdown()`` lets a response in progress run to its end, which an endless stream
+    never reaches: it is cancelled after the graceful period, with an error in the log. Here a response
+    that has started is ended as if its client had gone (uvicorn's ``connection_lost`` path) and the app,
+    told so, ends on its own. It is told the way it listens: an app waiting in ``receive()`` gets
+    ``http.disconnect`` (Starlette's StreamingResponse, under uvicorn's ASGI 2.3, then cancels its body
+    iterator, whose ``finally`` runs at once) and its later sends are dropped, as uvicorn drops them for a
+    client that has gone; any other app's next ``send()`` raises ``OSError``, as ASGI 2.4 says.
+    """
+
+    app: Any
+    cycle: Any  # uvicorn's RequestResponseCycle, None before the first request
+    flow: Any
+    transport: asyncio.Transport
+    logger: logging.Logger
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.going_away = False
+        self.receiving = 0  # the app's receive() calls now waiting
+        self.heard_by_receive = False
+        self.app = functools.partial(self._run_app, self.app)
+
+    async def _run_app(self, app: ASGIApp, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def counted_receive() -> dict[str, Any]:
+            self.receiving += 1
+            try:
+                message: dict[str, Any] = await receive()
+                return message
+            finally:
+                self.receiving -= 1
+
+        async def send_unless_gone(message: dict[str, Any]) -> None:
+            if not self.going_away:
+                await send(message)  # may wait for the client to read; shutdown() releases that wait
+                if not self.going_away:
+                    return
+            if not self.heard_by_receive:
+                raise ClientDisconnected("the server is shutting down; the response was cut short")
+
+        try:
+            await app(scope, counted_receive, send_unless_gone)
+        except (OSError, ClientDisconnect):
+            if not self.going_away:
+                raise
+            # Told that the client had gone, the app stopped, as it should: not an error to log.
+
+    def shutdown(self) -> None:
+        cycle = self.cycle
+        if cycle is None or not cycle.response_started or cycle.response_complete or cycle.disconnected:
+            super().shutdown()  # type: ignore[misc]
+            return
+        self.going_away = True
+        self.heard_by_receive = self.receiving > 0
+        scope = cycle.scope
+        self.logger.info('%s - "%s %s HTTP/%s" cut short: the server is shutting down',
+                         get_client_addr(scope), scope["method"], get_path_with_query_string(scope),
+                         scope["http_version"])
+        client_reads = not self.flow.write_paused
+        # What uvicorn does when the client goes: receive() answers http.disconnect, a send waiting for
+        # the client to read returns, and nothing more is written.
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self.flow.resume_writing()
+        if client_reads:
+            self.transport.close()  # what is buffered goes out, then the end of the connection
+        else:
+            self.transport.abort()  # a client that does not read would hold the close for ever
+
+
+@functools.cache
+def _ending_responses_on_shutdown(protocol: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
+    return type(protocol.__name__, (_EndsResponsesOnShutdown, protocol), {"__module__": __name__})
+
+
+def _uvicorn_http_protocols() -> tuple[type[asyncio.Protocol], ...]:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools is not installed
+        return (H11Protocol,)
+    return (H11Protocol, HttpToolsProtocol)
 
 
 # -- the handle -----------------------------------------------------------------------------------------
@@ -275,6 +366,8 @@ class Server:
             raise
         if config.lifespan_class is LifespanOn:
             config.lifespan_class = _TrackedLifespan
+        if issubclass(config.http_protocol_class, _uvicorn_http_protocols()):
+            config.http_protocol_class = _ending_responses_on_shutdown(config.http_protocol_class)
         self.port = config.port = listener.getsockname()[1]
         self._uvicorn = _UvicornServer(config)
         self._failure = None
@@ -323,7 +416,8 @@ class Server:
     # -- stop --------------------------------------------------------------------------------------------
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Close open WebSockets (1001), finish requests in flight, run lifespan shutdown; bounded."""
+        """Close open WebSockets (1001), end responses still streaming (the app hears ``http.disconnect``),
+        give requests not yet answered uvicorn's graceful period, run lifespan shutdown; bounded."""
         if self._task is None:
             return
         assert self._app is not None

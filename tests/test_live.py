@@ -214,6 +214,9 @@ async def exercise(client: Client, *, live: bool) -> None:
         with pytest.raises(WebSocketDisconnect) as closed:
             await ws.receive_text()
     assert (closed.value.code, closed.value.reason) == (4000, "bye now")
+    # Over the network the client cannot tell the app's close from the server's own.
+    closer = "server" if live else "app"
+    assert str(closed.value) == f"the {closer} closed the WebSocket with code 4000 (bye now)"
     assert (ws.close_code, ws.closed_by) == (4000, "app")
     assert ("app", "close", (4000, "bye now")) in [(line.sender, line.kind, line.data) for line in ws.transcript]
 
@@ -373,6 +376,7 @@ async def test_stop_closes_open_websockets_with_1001_within_a_bound() -> None:
     with pytest.raises(WebSocketDisconnect) as closed:
         await ours.receive_text()
     assert closed.value.code == 1001 and ours.closed_by == "app"
+    assert str(closed.value) == "the server closed the WebSocket with code 1001 (server shutting down)"
     for connection in (theirs, stuck):
         with anyio.fail_after(2):
             await connection.wait_closed()
@@ -389,10 +393,14 @@ async def test_stop_ends_a_response_still_streaming_within_a_bound() -> None:
             assert (await anext(chunks)).startswith(b"data: 0")
             with anyio.fail_after(4):
                 await server.stop()
-            with pytest.raises(httpx.HTTPError):  # the server went away mid-body
+            # The server ends the stream as a departing client would: the app is told, the body is cut.
+            with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
                 async for _ in chunks:
                     pass
     assert open_fds() < fds  # the listener and the connection are gone
+    assert any(line.endswith('"GET /events HTTP/1.1" cut short: the server is shutting down')
+               for line in server.logs)
+    assert [line for line in server.logs if not line.startswith("INFO")] == []
 
 
 async def test_a_client_dropping_mid_message_leaves_the_server_serving() -> None:

@@ -430,15 +430,26 @@ async def test_200_websockets_clients_at_once_no_cross_talk_all_closed_1000_no_f
 OPEN_AT_STOP = 50
 
 
-async def finish_reading(chunks: AsyncIterator[bytes]) -> bytes | BaseException:
-    """The rest of a body: all of it, or the error that ended it; never a hang (the caller bounds it)."""
+async def finish_reading(chunks: AsyncIterator[bytes]) -> tuple[bytes, httpx.HTTPError | None]:
+    """The rest of a body and the error that ended it, if one did; never a hang (the caller bounds it)."""
     body = b""
     try:
         async for chunk in chunks:
             body += chunk
     except httpx.HTTPError as exc:
-        return exc
-    return body
+        return body, exc
+    return body, None
+
+
+def event_numbers(body: bytes) -> list[int]:
+    """The numbers of an endless stream's events (``data: N``), checking that the body ends between two."""
+    *events, after_last = body.decode().split("\n\n")
+    assert after_last == ""
+    return [int(event.removeprefix("data: ")) for event in events]
+
+
+def error_lines(server: Server) -> list[str]:
+    return [line for line in server.logs if line.startswith(("ERROR", "WARNING", "CRITICAL"))]
 
 
 async def test_stop_under_load_closes_everything_within_a_bound_and_serves_again() -> None:
@@ -478,8 +489,15 @@ async def test_stop_under_load_closes_everything_within_a_bound_and_serves_again
             await server.stop()
         stop_took = asyncio.get_running_loop().time() - started
         assert server.state == "stopped"
-        # uvicorn waits its graceful period (1 s) for the four requests, then cancels them and says so.
-        assert "ERROR: Cancel 4 running task(s), timeout graceful shutdown exceeded" in server.logs
+        # The three responses under way are cut as if their clients had gone; only the unanswered request
+        # waits out uvicorn's graceful period (1 s) and is cancelled, with its traceback in the log.
+        cut = [line.split(" - ", 1)[1] for line in server.logs if line.endswith("the server is shutting down")]
+        assert Counter(cut) == {'"GET /endless HTTP/1.1" cut short: the server is shutting down': 2,
+                                '"GET /big HTTP/1.1" cut short: the server is shutting down': 1}
+        errors = error_lines(server)
+        assert errors[0] == "ERROR: Cancel 1 running task(s), timeout graceful shutdown exceeded"
+        assert len(errors) == 2 and errors[1].startswith("ERROR: Exception in ASGI application")
+        assert "asyncio.exceptions.CancelledError" in errors[1] and "in slow" in errors[1]
 
         with anyio.fail_after(5):
             await asyncio.gather(*(ws.wait_closed() for ws in sockets))
@@ -488,13 +506,16 @@ async def test_stop_under_load_closes_everything_within_a_bound_and_serves_again
         assert Counter((ws.close_code, ws.close_reason) for ws in sockets) == {
             (1001, "server shutting down"): OPEN_AT_STOP}
         assert Counter(seen.disconnect_codes) == {1001: OPEN_AT_STOP}
-        # An endless stream is cut: the body ends before its last chunk.
-        assert isinstance(endings[0], httpx.RemoteProtocolError)
-        assert isinstance(endings[1], httpx.RemoteProtocolError)
-        big = endings[2]  # an error, or the whole body intact
-        assert isinstance(big, httpx.HTTPError) or hashlib.sha256(firsts[2] + big).hexdigest() == BIG_DIGEST
-        # uvicorn cancels a request still running after its graceful period: an error or a 500, not a hang.
-        assert isinstance(answer, httpx.HTTPError) or answer.status_code == 500
+        # Each response under way ends early, as a body cut short: what came before the cut arrives intact.
+        assert all(isinstance(error, httpx.RemoteProtocolError) for _, error in endings)
+        for (rest, _), first in zip(endings[:2], firsts[:2], strict=True):
+            numbers = event_numbers(first + rest)
+            assert numbers == list(range(len(numbers)))
+        big_part = firsts[2] + endings[2][0]
+        assert 0 < len(big_part) < BIG_CHUNK * BIG_CHUNKS
+        assert big_part == b"".join(big_chunk(number) for number in range(BIG_CHUNKS))[: len(big_part)]
+        # uvicorn cancels a request still running after its graceful period: a 500.
+        assert not isinstance(answer, BaseException) and answer.status_code == 500
         assert seen.events == ["slow: started", "endless: stopped", "endless: stopped"]
 
     assert await settled_tasks(tasks_before, within=2) == tasks_before
@@ -512,4 +533,108 @@ async def test_stop_under_load_closes_everything_within_a_bound_and_serves_again
         await still_serves(server)
     finally:
         await server.stop()
-    print(f"stop() with {OPEN_AT_STOP} WebSockets and 4 requests in flight took {stop_took:.2f} s")
+    print(f"stop() with {OPEN_AT_STOP} WebSockets, 3 responses streaming and 1 unanswered took {stop_took:.2f} s")
+
+
+# -- stop() with endless event streams open ------------------------------------------------------------------
+
+
+def event_stream_app(ended: list[str], *, spec_version: str | None) -> Callable[..., Awaitable[None]]:
+    """Server-sent events, endless, from Starlette's StreamingResponse; ``spec_version`` overrides the
+    ASGI spec version uvicorn announces (2.3), so Starlette takes its ASGI 2.4 path."""
+
+    async def events(request: Request) -> Response:
+        async def lines() -> AsyncIterator[str]:
+            try:
+                for number in range(1_000_000):
+                    yield f"data: {number}\n\n"
+                    await asyncio.sleep(0.005)
+            finally:
+                ended.append("events: finally")
+
+        return StreamingResponse(lines(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/events", events)])
+
+    async def announcing(scope: dict, receive: Callable, send: Callable) -> None:
+        if spec_version is not None and scope["type"] == "http":
+            scope = {**scope, "asgi": {**scope["asgi"], "spec_version": spec_version}}
+        await app(scope, receive, send)
+
+    return announcing
+
+
+def send_only_app(ended: list[str]) -> Callable[..., Awaitable[None]]:
+    """A bare ASGI app that streams and never calls receive(): only send() can tell it the client left."""
+
+    async def app(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        try:
+            for number in range(1_000_000):
+                await send({"type": "http.response.body", "body": f"data: {number}\n\n".encode(),
+                            "more_body": True})
+                await asyncio.sleep(0.005)
+        except OSError as exc:
+            ended.append(f"send raised {type(exc).__name__}, an OSError")
+            raise
+
+    return app
+
+
+EVENT_STREAMS = {
+    # uvicorn announces ASGI 2.3: Starlette listens for http.disconnect and cancels the generator.
+    "starlette-asgi-2.3": (lambda ended: event_stream_app(ended, spec_version=None), "events: finally"),
+    # ASGI 2.4: Starlette relies on send() raising OSError and raises ClientDisconnect.
+    "starlette-asgi-2.4": (lambda ended: event_stream_app(ended, spec_version="2.4"), "events: finally"),
+    "bare-app-that-only-sends": (send_only_app, "send raised ClientDisconnected, an OSError"),
+}
+
+
+@pytest.mark.parametrize("kind", list(EVENT_STREAMS))
+async def test_stop_ends_endless_event_streams_as_a_client_disconnect_would(
+    kind: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    make, ending = EVENT_STREAMS[kind]
+    ended: list[str] = []
+    capfd.readouterr()
+    tasks_before = await settled_tasks(set(asyncio.all_tasks()))
+    fds_before = open_fds()
+    server = await serve(make(ended))
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(server.stop)
+        http = await cleanup.enter_async_context(
+            httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=None))
+        streams = [await http.send(http.build_request("GET", "/events"), stream=True) for _ in range(2)]
+        for response in streams:
+            cleanup.push_async_callback(response.aclose)
+        readers = [response.aiter_raw() for response in streams]
+        firsts = [await anext(chunks) for chunks in readers]
+
+        started = asyncio.get_running_loop().time()
+        with anyio.fail_after(6):
+            await server.stop()
+        stop_took = asyncio.get_running_loop().time() - started
+        with anyio.fail_after(5):
+            endings = await asyncio.gather(*(finish_reading(chunks) for chunks in readers))
+        # The client sees the body cut between two events: the chunked body has no end.
+        for (rest, error), first in zip(endings, firsts, strict=True):
+            assert isinstance(error, httpx.RemoteProtocolError) and "incomplete chunked read" in str(error)
+            numbers = event_numbers(first + rest)
+            assert numbers[:1] == [0] and numbers == list(range(len(numbers)))
+        # The app's own code after the stream ran, for both.
+        await wait_for(lambda: len(ended) == 2)
+        assert ended == [ending, ending]
+
+    # uvicorn had nothing left to wait for or cancel: no error, its shutdown ran to the end.
+    assert error_lines(server) == []
+    cut = [line.split(" - ", 1)[1] for line in server.logs if line.endswith("the server is shutting down")]
+    assert cut == ['"GET /events HTTP/1.1" cut short: the server is shutting down'] * 2
+    assert server.logs[-1].startswith("INFO: Finished server process")
+    assert capfd.readouterr() == ("", "")
+    assert caplog.records == []
+    assert await settled_tasks(tasks_before, within=2) == tasks_before
+    assert await settled_fds(fds_before) == fds_before
+    print(f"{kind}: stop() with two endless event streams took {stop_took * 1000:.0f} ms")
