@@ -208,9 +208,10 @@ class _EndsResponsesOnShutdown:
     never reaches: it is cancelled after the graceful period, with an error in the log. Here a response
     that has started is ended as if its client had gone (uvicorn's ``connection_lost`` path) and the app,
     told so, ends on its own. It is told the way it listens: an app waiting in ``receive()`` gets
-    ``http.disconnect`` (Starlette's StreamingResponse, under uvicorn's ASGI 2.3, then cancels its body
-    iterator, whose ``finally`` runs at once) and its later sends are dropped, as uvicorn drops them for a
-    client that has gone; any other app's next ``send()`` raises ``OSError``, as ASGI 2.4 says.
+    ``http.disconnect`` and its later sends are dropped, as uvicorn drops them for a client that has gone
+    (Starlette's StreamingResponse, under uvicorn's ASGI 2.3, then cancels the body generator, whose
+    ``finally`` runs at once; an ``OSError`` from send would leave the generator to be finalized later);
+    any other app's next ``send()`` raises ``OSError``, as ASGI 2.4 says.
     """
 
     app: Any
@@ -245,8 +246,8 @@ class _EndsResponsesOnShutdown:
 
         try:
             await app(scope, counted_receive, send_unless_gone)
-        except (OSError, ClientDisconnect):
-            if not self.going_away:
+        except Exception as exc:
+            if not (self.going_away and _is_client_gone(exc)):
                 raise
             # Told that the client had gone, the app stopped, as it should: not an error to log.
 
@@ -271,6 +272,13 @@ class _EndsResponsesOnShutdown:
             self.transport.close()  # what is buffered goes out, then the end of the connection
         else:
             self.transport.abort()  # a client that does not read would hold the close for ever
+
+
+def _is_client_gone(exc: BaseException) -> bool:
+    """The error an app ends with when told its client has gone (also inside an exception group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_client_gone(inner) for inner in exc.exceptions)
+    return isinstance(exc, OSError | ClientDisconnect)
 
 
 @functools.cache

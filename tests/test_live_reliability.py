@@ -564,12 +564,22 @@ def event_stream_app(ended: list[str], *, spec_version: str | None) -> Callable[
     return announcing
 
 
-def send_only_app(ended: list[str]) -> Callable[..., Awaitable[None]]:
-    """A bare ASGI app that streams and never calls receive(): only send() can tell it the client left."""
+def send_only_app(ended: list[str], *, in_task_group: bool = False) -> Callable[..., Awaitable[None]]:
+    """A bare ASGI app that streams and never calls receive(): only send() can tell it the client left.
+
+    ``in_task_group``: the stream runs in an anyio task group, so the OSError leaves as an ExceptionGroup.
+    """
 
     async def app(scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return
+        if in_task_group:
+            async with anyio.create_task_group() as group:
+                group.start_soon(stream, send)
+        else:
+            await stream(send)
+
+    async def stream(send: Callable) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
         try:
@@ -590,6 +600,8 @@ EVENT_STREAMS = {
     # ASGI 2.4: Starlette relies on send() raising OSError and raises ClientDisconnect.
     "starlette-asgi-2.4": (lambda ended: event_stream_app(ended, spec_version="2.4"), "events: finally"),
     "bare-app-that-only-sends": (send_only_app, "send raised ClientDisconnected, an OSError"),
+    "bare-app-in-a-task-group": (lambda ended: send_only_app(ended, in_task_group=True),
+                                 "send raised ClientDisconnected, an OSError"),
 }
 
 
