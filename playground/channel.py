@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from typing import Any, Generic, TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -33,84 +34,102 @@ def _wake(waiter: Any) -> None:
         waiter.set()
 
 
-class Channel(Generic[T]):
-    __slots__ = ("_items", "_waiters")
+class Channel(deque[T]):
+    """The items waiting, oldest first; ``put`` adds one and wakes a waiting reader.
+
+    A deque itself rather than an object around one: a session keeps two channels for as long as it
+    is open, and with thousands open every object is more work for the garbage collector.
+    """
+
+    __slots__ = ("_waiters",)
 
     def __init__(self) -> None:
-        self._items: deque[T] = deque()
-        self._waiters: list[Any] | None = None  # made on the first wait: many channels never wait
+        super().__init__()
+        # None, the one waiter (the usual case), or a list when several wait at once.
+        self._waiters: Any = None
 
     def put(self, item: T) -> None:
-        self._items.append(item)
-        if self._waiters:
-            waiters, self._waiters = self._waiters, None
-            for waiter in waiters:
-                _wake(waiter)
+        self.append(item)
+        waiters = self._waiters
+        if waiters is not None:
+            self._waiters = None
+            if type(waiters) is list:
+                for waiter in waiters:
+                    _wake(waiter)
+            else:
+                _wake(waiters)
 
     def put_back(self, item: T) -> None:
         """Return an item to the front, for a reader that took it and could not use it."""
-        self._items.appendleft(item)
+        self.appendleft(item)
 
     def get_nowait(self) -> T | None:
-        return self._items.popleft() if self._items else None
+        return self.popleft() if self else None
 
     def peek(self) -> T | None:
-        return self._items[0] if self._items else None
+        return self[0] if self else None
 
-    async def wait(self, timeout: float | None = None) -> bool:
+    def wait(self, timeout: float | None = None) -> Coroutine[Any, Any, bool]:
         """Wait until an item is there; False when ``timeout`` seconds passed first."""
-        if self._items:
-            return True
-        loop = asyncio._get_running_loop()
-        if loop is not None:
-            return await self._wait_asyncio(loop, timeout)
-        return await self._wait_trio(timeout)
+        return self._arrival(timeout, take=False)
 
-    async def get(self, timeout: float | None = None) -> T:
+    def get(self, timeout: float | None = None) -> Coroutine[Any, Any, T]:
         """The next item, or ``TIMEOUT`` when none came within ``timeout`` seconds."""
-        if self._items or await self.wait(timeout):
-            return self._items.popleft()
-        return TIMEOUT  # type: ignore[no-any-return]
+        return self._arrival(timeout, take=True)
 
-    async def _wait_asyncio(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> bool:
-        # Most answers come within one pass of the loop (the other task runs next): look again
-        # after one yield before paying for a future and a timer.
-        await asyncio.sleep(0)
-        if self._items:
-            return True
-        deadline = None if timeout is None else loop.time() + timeout
-        while not self._items:
-            future = loop.create_future()
-            if self._waiters is None:
-                self._waiters = []
-            self._waiters.append(future)
-            timer = None if deadline is None else loop.call_at(deadline, _wake, future)
-            try:
-                await future
-            finally:
-                if timer is not None:
-                    timer.cancel()
-                if self._waiters and future in self._waiters:
-                    self._waiters.remove(future)
-            if deadline is not None and not self._items and loop.time() >= deadline:
-                return False
-        return True
+    # ``wait`` and ``get`` hand out this one coroutine, the asyncio wait written out in it: a waiting
+    # task keeps every level of its coroutine chain alive, so each level less is one object less for
+    # every session that waits.
+    async def _arrival(self, timeout: float | None, take: bool) -> Any:
+        if not self:
+            loop = asyncio._get_running_loop()
+            if loop is None:
+                if not await self._wait_trio(timeout):
+                    return TIMEOUT if take else False
+                return self.popleft() if take else True
+            # Most answers come within one pass of the loop (the other task runs next): look again
+            # after one yield before paying for a future and a timer.
+            await asyncio.sleep(0)
+            deadline = None if timeout is None else loop.time() + timeout
+            while not self:
+                future = loop.create_future()
+                self._add_waiter(future)
+                timer = None if deadline is None else loop.call_at(deadline, _wake, future)
+                try:
+                    await future
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                    self._drop_waiter(future)
+                if deadline is not None and not self and loop.time() >= deadline:
+                    return TIMEOUT if take else False
+        return self.popleft() if take else True
+
+    def _add_waiter(self, waiter: Any) -> None:
+        waiters = self._waiters
+        if waiters is None:
+            self._waiters = waiter
+        elif type(waiters) is list:
+            waiters.append(waiter)
+        else:
+            self._waiters = [waiters, waiter]
+
+    def _drop_waiter(self, waiter: Any) -> None:
+        waiters = self._waiters
+        if waiters is waiter:
+            self._waiters = None
+        elif type(waiters) is list and waiter in waiters:
+            waiters.remove(waiter)
 
     async def _wait_trio(self, timeout: float | None) -> bool:
         import trio
 
         with trio.move_on_after(math.inf if timeout is None else timeout):
-            while not self._items:
+            while not self:
                 event = trio.Event()
-                if self._waiters is None:
-                    self._waiters = []
-                self._waiters.append(event)
+                self._add_waiter(event)
                 try:
                     await event.wait()
                 finally:
-                    if self._waiters and event in self._waiters:
-                        self._waiters.remove(event)
-        return bool(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
+                    self._drop_waiter(event)
+        return bool(self)
