@@ -56,8 +56,9 @@ class AppTask:
     def start(self) -> None:
         loop = asyncio._get_running_loop()
         if loop is not None:
+            # No done-callback yet: it costs two objects per call and matters only for a task cancelled
+            # before its first step, which only ``cancel()`` does; it adds the callback then.
             self._handle = loop.create_task(self._run())
-            self._handle.add_done_callback(self._task_done)
         else:
             import trio
 
@@ -112,6 +113,8 @@ class AppTask:
             if _inside_anyio_shield(self._handle):
                 self._handle.get_loop().call_later(SHIELD_RECHECK, self.cancel)
                 return
+            self._handle.remove_done_callback(self._task_done)  # once, however often cancel() is called
+            self._handle.add_done_callback(self._task_done)
         self._handle.cancel()
 
     async def wait(self, timeout: float | None) -> bool:
