@@ -43,7 +43,7 @@ class ASGIWebSocketSession(WebSocketSession):
     ) -> None:
         url = request.url.copy_with(scheme=scope["scheme"])  # ws:// or wss://, as the scope says
         super().__init__(str(url), timeout=timeout, max_message_size=max_message_size)
-        self.request = request
+        self.request: httpx.Request | None = request
         self.grace = grace
         self.raise_app_exceptions = raise_app_exceptions
         self.trace = Trace(scope)
@@ -103,7 +103,7 @@ class ASGIWebSocketSession(WebSocketSession):
             self.trace.record("send", message)
             self.accepted = True
             self.accepted_subprotocol = message.get("subprotocol")
-            self.accept_headers = list(message.get("headers") or [])
+            self._accept_headers = message.get("headers") or ()
             self.to_client.put(message)
         elif kind == "websocket.close":
             if self._app_closed:
@@ -165,10 +165,12 @@ class ASGIWebSocketSession(WebSocketSession):
             raise
         kind = message["type"]
         if kind == "websocket.accept":
+            self.request = None  # only a denial response needs it; an open session need not keep it
             return
         if kind == "websocket.close":
             await self._wait_app_return("app to return after denying the WebSocket")
             raise WebSocketDenied(self.close_code, self.close_reason)
+        assert self.request is not None
         if kind == "playground.denied":
             assert self._denial is not None
             response = Response(self._denial["status"], headers=self._denial["headers"],

@@ -11,7 +11,7 @@ receives ``websocket.send`` and ``websocket.close`` ones.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
@@ -45,11 +45,23 @@ class WebSocketSession:
         self.max_message_size = max_message_size
         self.accepted = False
         self.accepted_subprotocol: str | None = None
-        self.accept_headers: list[tuple[bytes, bytes]] = []
         #: set once the session is over: the close code and reason, and who closed ("client"/"app")
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.closed_by: str | None = None
+
+    @property
+    def accept_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers the app sent with ``websocket.accept`` (a copy: the trace keeps the original)."""
+        return list(self._accept_headers)
+
+    @accept_headers.setter
+    def accept_headers(self, headers: Sequence[tuple[bytes, bytes]]) -> None:
+        self._accept_headers = headers
+
+    # Shared and never changed: a session stores its own sequence once the app accepts, and the
+    # property hands out copies, so thousands of open sessions need no empty list each.
+    _accept_headers: Sequence[tuple[bytes, bytes]] = ()
 
     # -- what a transport provides --------------------------------------------------------------
 
