@@ -26,20 +26,42 @@ class TraceEvent(NamedTuple):
 class Trace:
     """The scope, the messages both ways, and how the app's call ended."""
 
-    __slots__ = ("events", "outcome", "outcome_offset", "scope", "seen_from", "started_at")
+    __slots__ = ("_events", "_recorded", "outcome", "outcome_offset", "scope", "seen_from", "started_at")
 
     def __init__(self, scope: dict[str, Any], seen_from: str = "app") -> None:
         self.started_at = time.perf_counter()  # the perf_counter() every offset counts from
         self.scope = scope
-        self.events: list[TraceEvent] = []
+        # Recorded flat, offset, direction and message one after another, and turned into TraceEvents
+        # when ``events`` is first read: the garbage collector tracks every tuple that holds a dict,
+        # and with thousands of sessions open, most never displayed, each of their messages would be
+        # one more object in every collection. A message dict of strings or bytes is not tracked.
+        self._recorded: list[Any] | None = []
+        self._events: list[TraceEvent] | None = None
         #: "running", "returned", "raised <Type>", "cancelled"
         self.outcome = "running"
         self.outcome_offset: float | None = None
         #: "app": recorded at the app's receive/send (in-process); "client": what a network client sees.
         self.seen_from = seen_from
 
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Every message so far, in order (the same list each time; later messages are added to it)."""
+        if self._events is None:
+            flat = self._recorded or []
+            self._events = [TraceEvent(*flat[i:i + 3]) for i in range(0, len(flat), 3)]
+            self._recorded = None
+        return self._events
+
+    @events.setter
+    def events(self, events: list[TraceEvent]) -> None:
+        self._events, self._recorded = events, None
+
     def record(self, direction: Direction, message: dict[str, Any]) -> None:
-        self.events.append(TraceEvent(time.perf_counter() - self.started_at, direction, message))
+        offset = time.perf_counter() - self.started_at
+        if self._recorded is not None:
+            self._recorded += (offset, direction, message)
+        else:
+            self.events.append(TraceEvent(offset, direction, message))
 
     def finish(self, outcome: str) -> None:
         if self.outcome == "running":
@@ -57,7 +79,7 @@ class Trace:
         return iter(self.events)
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self.events) if self._recorded is None else len(self._recorded) // 3
 
     def __getitem__(self, index: int) -> TraceEvent:
         return self.events[index]
