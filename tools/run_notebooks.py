@@ -3,7 +3,8 @@
 Used by ``make notebooks``. Each notebook runs top to bottom in a fresh kernel of this environment;
 cells tagged ``raises-exception`` may raise. The outputs then go through the rules of
 ``sanitize.cfg`` beside the notebook (the ones nbval compares with), so timings are stored as
-``##.### ms`` and a second run writes the same bytes. Last, the notebook is normalised the way
+``##.### ms`` and a second run writes the same bytes; tracebacks name files relative to the
+checkout. Last, the notebook is normalised the way
 ``nbstripout --keep-output --keep-count`` wants it, so the cleanliness check passes.
 """
 
@@ -41,6 +42,17 @@ def sanitize_outputs(notebook: nbformat.NotebookNode, rules: list[tuple[str, str
                     output["data"][mime] = clean(value)
 
 
+ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+
+
+def relative_tracebacks(notebook: nbformat.NotebookNode) -> None:
+    """Stored tracebacks name files relative to the checkout, so they read the same in any clone."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "traceback" in output:
+                output["traceback"] = [line.replace(ROOT, "") for line in output["traceback"]]
+
+
 def run(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -49,6 +61,7 @@ def run(path: Path) -> None:
     )
     client.execute()
     sanitize_outputs(notebook, sanitize_rules(path.parent / "sanitize.cfg"))
+    relative_tracebacks(notebook)
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
     subprocess.run([Path(sys.executable).parent / "nbstripout", "--keep-output", "--keep-count", str(path)],
