@@ -16,13 +16,16 @@ import asyncio
 import contextvars
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from .channel import Channel
-from .errors import Frame, frames_of
+import anyio
+
+from .channel import TIMEOUT, Channel
+from .errors import AppTimeout, Frame, frames_of
 from .trace import Trace
 
 ASGIApp = Callable[..., Any]
+T = TypeVar("T")
 _NO_FRAMES: list[Frame] = []  # shared and never changed: ``waiting_at`` is replaced, not appended to
 SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be cancelled
 
@@ -133,6 +136,28 @@ class AppTask:
             return True
         _let_go.add(self)  # keeps the task referenced until it ends on its own
         return False
+
+    async def abandon(self, grace: float) -> None:
+        """Cancel and give the app ``grace`` seconds to unwind; shielded, so it also runs during a cancel."""
+        with anyio.CancelScope(shield=True):
+            await self.cancel_and_wait(grace)
+
+    async def next_from(self, channel: Channel[T], phase: str, timeout: float | None, grace: float) -> T:
+        """The next item the app puts on ``channel``; when none comes in time, the app is cancelled
+        and ``AppTimeout`` names ``phase`` and where the app was waiting."""
+        item = channel.get_nowait()
+        if item is None:
+            item = await channel.get(timeout)
+            if item is TIMEOUT:
+                await self.abandon(grace)
+                raise AppTimeout(phase, timeout or 0.0, self.waiting_at)
+        return item
+
+    async def finish_within(self, phase: str, timeout: float | None, grace: float) -> None:
+        """Wait for the call to end; past ``timeout`` the app is cancelled and ``AppTimeout`` raised."""
+        if not await self.wait(timeout):
+            await self.abandon(grace)
+            raise AppTimeout(phase, timeout or 0.0, self.waiting_at)
 
 
 #: Calls that ignored cancellation and were let go, kept alive until they end.

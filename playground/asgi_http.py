@@ -16,8 +16,8 @@ import anyio
 import httpx
 
 from .app_task import AppTask, ASGIApp
-from .channel import TIMEOUT, Channel
-from .errors import AppTimeout, ASGIProtocolError, ClientDisconnected
+from .channel import Channel
+from .errors import ASGIProtocolError, ClientDisconnected
 from .response import Response, read_body
 from .trace import Trace
 
@@ -143,19 +143,10 @@ class HTTPExchange:
 
     async def next_event(self, phase: str) -> tuple[Any, ...]:
         """The app's next event, or ``AppTimeout`` (the app cancelled) when none comes in time."""
-        event = self.events.get_nowait()
-        if event is not None:
-            return event
-        event = await self.events.get(self.timeout)
-        if event is not TIMEOUT:
-            return event
-        await self.abandon()
-        raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
+        return await self.task.next_from(self.events, phase, self.timeout, self.grace)
 
     async def abandon(self) -> None:
-        """Cancel the app and give it a bounded time to unwind; shielded, so it runs during a cancel."""
-        with anyio.CancelScope(shield=True):
-            await self.task.cancel_and_wait(self.grace)
+        await self.task.abandon(self.grace)
 
     def app_failed(self) -> BaseException | None:
         """The app's exception when the caller should see it."""
@@ -172,9 +163,7 @@ class HTTPExchange:
 
     async def wait_app_return(self) -> None:
         """After the response: let the app finish (background tasks run here) and raise its error."""
-        if not self.task.finished and not await self.task.wait(self.timeout):
-            await self.abandon()
-            raise AppTimeout("app to return after the response", self.timeout or 0.0, self.task.waiting_at)
+        await self.task.finish_within("app to return after the response", self.timeout, self.grace)
         error = self.app_failed()
         if error is not None:
             raise error

@@ -258,13 +258,10 @@ class ASGIWebSocketSession(WebSocketSession):
         return exc
 
     async def _abandon(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self.task.cancel_and_wait(self.grace)
+        await self.task.abandon(self.grace)
 
     async def _wait_app_return(self, phase: str) -> None:
-        if not await self.task.wait(self.timeout):
-            await self._abandon()
-            raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
+        await self.task.finish_within(phase, self.timeout, self.grace)
         error = self._pending_error()
         if error is not None:
             raise error

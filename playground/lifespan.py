@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import anyio
-
 from .app_task import AppTask, ASGIApp
-from .channel import TIMEOUT, Channel
-from .errors import AppTimeout, LifespanError
+from .channel import Channel
+from .errors import LifespanError
 from .scope import ASGI
 from .trace import Trace
 
@@ -51,15 +49,7 @@ class Lifespan:
         self.to_client.put(message)
 
     async def _reply(self, phase: str) -> dict[str, Any]:
-        message = self.to_client.get_nowait()
-        if message is not None:
-            return message
-        message = await self.to_client.get(self.timeout)
-        if message is not TIMEOUT:
-            return message
-        with anyio.CancelScope(shield=True):
-            await self.task.cancel_and_wait(self.grace)
-        raise AppTimeout(phase, self.timeout or 0.0, self.task.waiting_at)
+        return await self.task.next_from(self.to_client, phase, self.timeout, self.grace)
 
     async def startup(self) -> None:
         if self.mode == "off":
