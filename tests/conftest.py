@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+from playground.app_task import AppTask
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture
+def app_tasks(monkeypatch: pytest.MonkeyPatch) -> list[AppTask]:
+    """Every app task the client starts during the test."""
+    started: list[AppTask] = []
+    original = AppTask.start
+
+    def start(self: AppTask) -> None:
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(AppTask, "start", start)
+    return started

@@ -26,20 +26,6 @@ GRACE = 0.2
 BOUND = 3.0  # seconds: generous, only "bounded, not hung" is claimed
 
 
-@pytest.fixture
-def app_tasks(monkeypatch: pytest.MonkeyPatch) -> list[AppTask]:
-    """Every app task the client starts during the test."""
-    started: list[AppTask] = []
-    original = AppTask.start
-
-    def start(self: AppTask) -> None:
-        started.append(self)
-        original(self)
-
-    monkeypatch.setattr(AppTask, "start", start)
-    return started
-
-
 class Probe:
     """What the app went through: when it got going, what it received, how its call ended."""
 

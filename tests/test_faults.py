@@ -476,20 +476,6 @@ FAULTS = [
 # -- the harness ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def app_tasks(monkeypatch: pytest.MonkeyPatch) -> list[AppTask]:
-    """Every app task the client starts during the test."""
-    started: list[AppTask] = []
-    original = AppTask.start
-
-    def start(self: AppTask) -> None:
-        started.append(self)
-        original(self)
-
-    monkeypatch.setattr(AppTask, "start", start)
-    return started
-
-
 def running_tasks(backend: str) -> set[asyncio.Task[Any]]:
     """The asyncio tasks alive now; on trio, the app tasks' ``finished`` flags say the same."""
     return asyncio.all_tasks() if backend == "asyncio" else set()
