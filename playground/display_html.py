@@ -53,6 +53,7 @@ MUTED = "opacity:.7"
 TABLE = "border-collapse:collapse;margin:2px 0"
 CELL = "text-align:left;vertical-align:top;padding:1px 8px 1px 0;border:none"
 CODE_CELL = CELL + ";font-family:monospace;white-space:pre-wrap"
+TIME_CELL = CELL + ";font-family:monospace;white-space:nowrap;" + MUTED  # an offset never wraps
 PRE = ("margin:4px 0;padding:6px 8px;background:rgba(127,127,127,.10);border-radius:4px;"
        "white-space:pre-wrap;overflow-wrap:anywhere")
 SUMMARY = "margin:2px 0"
@@ -175,14 +176,14 @@ def _trace_table(trace: Any) -> str:
     if call is not None:
         rows.append(
             f'<tr style="background:rgba({CLIENT_RGB},.07)">'
-            f'<td style="{CODE_CELL};{MUTED}">{escape(offset(0.0))}</td>{_direction_cell("receive")}'
+            f'<td style="{TIME_CELL}">{escape(offset(0.0))}</td>{_direction_cell("receive")}'
             f'<td colspan="2" style="{CODE_CELL}">{escape(call)}</td></tr>'
         )
     for event in events[:MAX_EVENTS]:
         rgb = CLIENT_RGB if event.direction == "receive" else APP_RGB
         rows.append(
             f'<tr style="background:rgba({rgb},.07)">'
-            f'<td style="{CODE_CELL};{MUTED}">{escape(offset(event.offset))}</td>'
+            f'<td style="{TIME_CELL}">{escape(offset(event.offset))}</td>'
             f"{_direction_cell(event.direction)}"
             f'<td style="{CODE_CELL}">{escape(str(event.message.get("type", "?")))}</td>'
             f'<td style="{CODE_CELL}">{escape(message_details(event.message))}</td></tr>'
@@ -191,7 +192,7 @@ def _trace_table(trace: Any) -> str:
         more = _muted(f"… {len(events) - MAX_EVENTS:,} more messages (the Trace object has them all)")
         rows.append(f'<tr><td colspan="4" style="{CELL}">{more}</td></tr>')
     end = escape(offset(trace.outcome_offset)) if trace.outcome_offset is not None else ""
-    rows.append(f'<tr><td style="{CODE_CELL};{MUTED}">{end}</td>'
+    rows.append(f'<tr><td style="{TIME_CELL}">{end}</td>'
                 f'<td colspan="3" style="{CELL}"><em>{escape(outcome_text(trace))}</em></td></tr>')
     head = "".join(f'<th style="{CELL}">{name}</th>' for name in ("offset", "direction", "message", "fields"))
     return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -310,7 +311,7 @@ def session_html(session: Any) -> str:
     rows = []
     for line in transcript[:MAX_EVENTS]:
         data = f"{line.kind} {transcript_data(line.kind, line.data)}".rstrip()
-        time_cell = f'<td style="{CODE_CELL};{MUTED}">{escape(offset(line.offset))}</td>'
+        time_cell = f'<td style="{TIME_CELL}">{escape(offset(line.offset))}</td>'
         if line.sender == "client":
             rows.append(f'<tr>{time_cell}<td style="{CODE_CELL};background:rgba({CLIENT_RGB},.10)">'
                         f'{escape(data)}</td><td style="{CELL};color:{CLIENT_HEX}">→</td>'
