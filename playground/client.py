@@ -91,10 +91,8 @@ class Client:
                 app, grace=grace, raise_app_exceptions=raise_app_exceptions, root_path=root_path,
                 client=client, lifespan=lifespan, max_message_size=max_message_size,
             )
-        base = httpx.URL(base_url or "http://testserver")
-        if not base.raw_path.endswith(b"/"):
-            base = base.copy_with(raw_path=base.raw_path + b"/")
-        self._base_url = base
+        self._merged_urls: dict[str, httpx.URL] = {}
+        self.base_url = base_url or "http://testserver"
         self.headers = httpx.Headers({"accept": "*/*", "accept-encoding": "gzip, deflate",
                                       "user-agent": "playground"})
         if headers:
@@ -106,7 +104,6 @@ class Client:
         self._prune_at = 64
         self._prepared_from: list[tuple[bytes, bytes]] = []
         self._prepared: dict[bytes, httpx.Headers] = {}
-        self._merged_urls: dict[str, httpx.URL] = {}
 
     @property
     def base_url(self) -> httpx.URL:
@@ -114,6 +111,7 @@ class Client:
 
     @base_url.setter
     def base_url(self, value: str | httpx.URL) -> None:
+        # Relative URLs are joined under it, so it always ends with a slash.
         base = httpx.URL(value)
         if not base.raw_path.endswith(b"/"):
             base = base.copy_with(raw_path=base.raw_path + b"/")
