@@ -54,8 +54,9 @@ TABLE = "border-collapse:collapse;margin:2px 0"
 CELL = "text-align:left;vertical-align:top;padding:1px 8px 1px 0;border:none"
 CODE_CELL = CELL + ";font-family:monospace;white-space:pre-wrap"
 TIME_CELL = CELL + ";font-family:monospace;white-space:nowrap;" + MUTED  # an offset never wraps
+#: ``overflow-wrap`` keeps only ``normal`` and ``break-word`` through the sanitiser (``anywhere`` is dropped).
 PRE = ("margin:4px 0;padding:6px 8px;background:rgba(127,127,127,.10);border-radius:4px;"
-       "white-space:pre-wrap;overflow-wrap:anywhere")
+       "white-space:pre-wrap;overflow-wrap:break-word")
 SUMMARY = "margin:2px 0"
 BADGE = "display:inline-block;padding:0 6px;border-radius:4px;font-weight:600"
 STATUS_COLOURS = {
@@ -65,15 +66,20 @@ STATUS_COLOURS = {
     "client-error": "210,153,34",
     "server-error": "218,54,51",
 }
-#: client → app in blue, app → client in orange: mid-tones that read on white and on near-black.
-CLIENT_RGB = "56,132,255"
-APP_RGB = "230,126,34"
-CLIENT_HEX = "#3884ff"
-APP_HEX = "#e67e22"
+#: client → app in blue, app → client in orange. One colour must serve both themes, so these are mid-tones
+#: with about 4:1 contrast on white and 4.7:1 on JupyterLab's dark background (a brighter orange was 2.9:1
+#: on white).
+CLIENT_RGB = "43,125,233"
+APP_RGB = "200,101,27"
+CLIENT_HEX = "#2b7de9"
+APP_HEX = "#c8651b"
 
 #: Applies only where the output is trusted (this session's cells); the markup reads well without it.
+#: Sanitised, a table whose longest words do not fit a narrow output area overruns the box (the output
+#: area scrolls); trusted, the box scrolls itself.
 STYLE = """<style>
-.pg-display{color:var(--jp-content-font-color1,inherit)}
+.pg-display{color:var(--jp-content-font-color1,inherit);overflow-x:auto}
+.pg-display pre{overflow-wrap:anywhere}
 .pg-display code,.pg-display pre,.pg-display .pg-mono{font-family:var(--jp-code-font-family,monospace)}
 .pg-display summary{cursor:pointer}
 .pg-display table{font-size:var(--jp-code-font-size,inherit)}
@@ -226,9 +232,11 @@ def trace_html(trace: Any) -> str:
 
 # -- the sequence diagram --------------------------------------------------------------------------
 
-SVG_WIDTH = 520
-CLIENT_X = 60
-APP_X = 460
+#: The lanes are far enough apart for a label of LABEL_CHARS monospace characters (7.2 px each at 12 px).
+SVG_WIDTH = 560
+CLIENT_X = 55
+APP_X = 505
+LABEL_CHARS = 58
 ROW = 30
 TOP = 48
 
@@ -274,7 +282,7 @@ def sequence_svg(trace: Any) -> str:
         parts.append(f'<line x1="{start}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" '
                      'stroke-width="1.6"/>')
         parts.append(f'<polygon points="{end},{y} {tip},{y - 4} {tip},{y + 4}" fill="{colour}"/>')
-        parts.append(_svg_text((CLIENT_X + APP_X) / 2, y - 7, shorten(text, 58), colour))
+        parts.append(_svg_text((CLIENT_X + APP_X) / 2, y - 7, shorten(text, LABEL_CHARS), colour))
     y = TOP + ROW * len(arrows) + 12
     if more:
         parts.append(_svg_text((CLIENT_X + APP_X) / 2, y, f"… {more:,} more messages", lane))
