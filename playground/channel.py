@@ -22,6 +22,11 @@ class _Timeout:
         return "TIMEOUT"
 
 
+#: A timed wait wakes the loop this often (seconds). A Jupyter kernel acts on Kernel → Interrupt only
+#: when its loop wakes up: without this, interrupting a cell that awaits a hung app would take effect
+#: when the client's timeout ran out, not at once.
+WAKE_EVERY = 0.1
+
 #: What ``get`` returns when nothing came in time.
 TIMEOUT: Any = _Timeout()
 
@@ -94,7 +99,8 @@ class Channel(deque[T]):
             while not self:
                 future = loop.create_future()
                 self._add_waiter(future)
-                timer = None if deadline is None else loop.call_at(deadline, _wake, future)
+                timer = None if deadline is None else loop.call_at(min(deadline, loop.time() + WAKE_EVERY),
+                                                                   _wake, future)
                 try:
                     await future
                 finally:

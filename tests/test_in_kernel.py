@@ -217,3 +217,41 @@ def test_an_endless_sse_stream_read_three_events_at_a_time(kernel: Kernel) -> No
         """
     )
     assert output.strip() == "sse ok"
+
+
+@pytest.mark.parametrize("waiting_in", ["request", "websocket receive"])
+def test_interrupting_the_kernel_stops_a_cell_awaiting_a_hung_app(kernel: Kernel, waiting_in: str) -> None:
+    import time
+
+    kernel.run(
+        """
+        class Stuck(HTTPEndpoint):
+            async def get(self, request):
+                await asyncio.sleep(600)
+
+        class Mute(WebSocketEndpoint):
+            async def on_receive(self, websocket, data):
+                await asyncio.sleep(600)
+        """
+    )
+    cell = {
+        "request": "await Client(Stuck, timeout=60).get('/')",
+        "websocket receive": """
+            async with Client(Mute, timeout=60).websocket_connect('/ws') as ws:
+                await ws.send_text('hi')
+                await ws.receive_text()
+            """,
+    }[waiting_in]
+    client = kernel.client
+    started = time.monotonic()
+    client.execute(textwrap.dedent(cell), store_history=False)
+    time.sleep(1.0)  # the cell is awaiting now, with 59 s of its timeout left
+    kernel.manager.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=CELL_TIMEOUT)
+    elapsed = time.monotonic() - started
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] in ("CancelledError", "KeyboardInterrupt")
+    assert elapsed < 10, f"the interrupt took {elapsed:.1f} s to stop the cell (its timeout was 60 s)"
+    # The app's task was cancelled with the cell: nothing is left running.
+    apps = "await asyncio.sleep(0.3); print([t for t in asyncio.all_tasks() if 'AppTask' in t.get_coro().__qualname__])"
+    assert kernel.run(apps).strip() == "[]"
