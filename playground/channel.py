@@ -71,9 +71,6 @@ class Channel(deque[T]):
     def get_nowait(self) -> T | None:
         return self.popleft() if self else None
 
-    def peek(self) -> T | None:
-        return self[0] if self else None
-
     def wait(self, timeout: float | None = None) -> Coroutine[Any, Any, bool]:
         """Wait until an item is there; False when ``timeout`` seconds passed first."""
         return self._arrival(timeout, take=False)
