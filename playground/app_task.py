@@ -142,6 +142,12 @@ class AppTask:
         with anyio.CancelScope(shield=True):
             await self.cancel_and_wait(grace)
 
+    async def wind_down(self, grace: float) -> None:
+        """The client has gone: give the app ``grace`` seconds to end by itself, then cancel it."""
+        with anyio.CancelScope(shield=True):
+            if not await self.wait(grace):
+                await self.cancel_and_wait(grace)
+
     async def next_from(self, channel: Channel[T], phase: str, timeout: float | None, grace: float) -> T:
         """The next item the app puts on ``channel``; when none comes in time, the app is cancelled
         and ``AppTimeout`` names ``phase`` and where the app was waiting."""

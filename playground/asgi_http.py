@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import httpx
 
 from .app_task import AppTask, ASGIApp
@@ -145,9 +144,6 @@ class HTTPExchange:
         """The app's next event, or ``AppTimeout`` (the app cancelled) when none comes in time."""
         return await self.task.next_from(self.events, phase, self.timeout, self.grace)
 
-    async def abandon(self) -> None:
-        await self.task.abandon(self.grace)
-
     def app_failed(self) -> BaseException | None:
         """The app's exception when the caller should see it."""
         if self.task.exception is not None and self.raise_app_exceptions:
@@ -173,9 +169,7 @@ class HTTPExchange:
         if not self.complete and not self.task.finished:
             self.client_left = True
             self._set_closed()
-            with anyio.CancelScope(shield=True):
-                if not await self.task.wait(self.grace):
-                    await self.task.cancel_and_wait(self.grace)
+            await self.task.wind_down(self.grace)
 
     def build_response(self, stream: httpx.SyncByteStream | httpx.AsyncByteStream) -> Response:
         response = Response(self.status_code, headers=self.headers, stream=stream, request=self.request)
@@ -221,7 +215,7 @@ async def exchange(exchange: HTTPExchange) -> Response:
             await exchange.wait_app_return()
     finally:
         if not exchange.task.finished:
-            await exchange.abandon()
+            await exchange.task.abandon(exchange.grace)
     body = b"".join(chunks)
     if exchange.request.method == "HEAD":
         body = b""  # as on the wire: a HEAD response has no body, whatever the app sent
@@ -285,7 +279,7 @@ async def open_stream(exchange: HTTPExchange) -> Response:
                 raise exchange.missing_response_error()
     except BaseException:
         if not exchange.task.finished:
-            await exchange.abandon()
+            await exchange.task.abandon(exchange.grace)
         raise
     # Events queued behind the start (early body chunks) stay in the channel for the stream.
     stream = AppBodyStream(exchange)

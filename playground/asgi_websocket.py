@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-import anyio
 import httpx
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
@@ -161,7 +160,7 @@ class ASGIWebSocketSession(WebSocketSession):
         try:
             message = await self._next("WebSocket accept", self.timeout)
         except BaseException:
-            await self._abandon()
+            await self.task.abandon(self.grace)
             raise
         kind = message["type"]
         if kind == "websocket.accept":
@@ -243,7 +242,7 @@ class ASGIWebSocketSession(WebSocketSession):
             # Both sides are waiting: the app is not stuck, it has nothing to say. The session stays open.
             raise AppTimeout(phase, timeout or 0.0, detail="the app sent nothing and is waiting in "
                              "receive() for the client; the session is still open")
-        await self._abandon()
+        await self.task.abandon(self.grace)
         self.closed_by, self.close_code = self.closed_by or "client", self.close_code or 1011
         raise AppTimeout(phase, timeout or 0.0, self.task.waiting_at)
 
@@ -256,9 +255,6 @@ class ASGIWebSocketSession(WebSocketSession):
             return None  # the app noticed that the client had gone: expected, not a failure
         self._error_raised = True
         return exc
-
-    async def _abandon(self) -> None:
-        await self.task.abandon(self.grace)
 
     async def _wait_app_return(self, phase: str) -> None:
         await self.task.finish_within(phase, self.timeout, self.grace)
@@ -279,8 +275,6 @@ class ASGIWebSocketSession(WebSocketSession):
             await self.close()
             return
         # The block is failing already (or was cancelled): clean up without hiding that error.
-        with anyio.CancelScope(shield=True):
-            if not self.task.finished and not self._client_left:
-                self._client_close_now(1000, "")
-            if not await self.task.wait(self.grace):
-                await self.task.cancel_and_wait(self.grace)
+        if not self.task.finished and not self._client_left:
+            self._client_close_now(1000, "")
+        await self.task.wind_down(self.grace)
