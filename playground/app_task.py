@@ -32,20 +32,23 @@ SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be 
 
 class AppTask:
     __slots__ = (
-        "_cancel_requested", "_cancelled_exc", "_done", "_handle", "_on_done", "app", "cancelled",
-        "exception", "finished", "receive", "scope", "send", "trace", "waiting_at",
+        "_cancel_requested", "_cancelled_exc", "_done", "_ended_item", "_ended_to", "_handle", "app",
+        "cancelled", "exception", "finished", "receive", "scope", "send", "trace", "waiting_at",
     )
 
     def __init__(
         self, app: ASGIApp, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any],
-        trace: Trace, on_done: Callable[[], None],
+        trace: Trace, ended_to: Channel[Any], ended_item: Any,
     ) -> None:
-        self.app = app
+        self.app: ASGIApp | None = app
         self.scope = scope
-        self.receive = receive
-        self.send = send
+        # Usually bound methods of the owner, which holds this: a cycle, broken when the call ends so
+        # that a finished exchange is freed at once instead of waiting for the garbage collector.
+        self.receive: Callable[..., Any] | None = receive
+        self.send: Callable[..., Any] | None = send
         self.trace = trace
-        self._on_done = on_done
+        self._ended_to = ended_to  # ``ended_item`` is put on it when the call has ended
+        self._ended_item = ended_item
         self._done: Channel[bool] | None = None  # made when someone waits for the end
         self._handle: Any = None  # the asyncio Task, or the trio CancelScope around the call
         self._cancel_requested = False
@@ -62,6 +65,7 @@ class AppTask:
             # No done-callback yet: it costs two objects per call and matters only for a task cancelled
             # before its first step, which only ``cancel()`` does; it adds the callback then.
             self._handle = loop.create_task(self._run())
+            _running.add(self)
         else:
             import trio
 
@@ -78,7 +82,7 @@ class AppTask:
 
     async def _run(self) -> None:
         try:
-            await self.app(self.scope, self.receive, self.send)
+            await self.app(self.scope, self.receive, self.send)  # type: ignore[misc]
         except BaseException as exc:
             if isinstance(exc, self._cancelled_exc):
                 self.cancelled = True
@@ -93,20 +97,21 @@ class AppTask:
         else:
             self.trace.finish("returned")
         finally:
-            self.finished = True
-            if self._done is not None:
-                self._done.put(True)
-            self._on_done()
-            _let_go.discard(self)
+            self._ended()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         if not self.finished:  # cancelled before its first step: ``_run`` never ran
-            self.cancelled = self.finished = True
+            self.cancelled = True
             self.trace.finish("cancelled")
-            if self._done is not None:
-                self._done.put(True)
-            self._on_done()
-            _let_go.discard(self)
+            self._ended()
+
+    def _ended(self) -> None:
+        self.finished = True
+        self.app = self.receive = self.send = None
+        if self._done is not None:
+            self._done.put(True)
+        self._ended_to.put(self._ended_item)
+        _running.discard(self)
 
     def cancel(self) -> None:
         self._cancel_requested = True
@@ -134,8 +139,7 @@ class AppTask:
             self.cancel()
         if await self.wait(timeout):
             return True
-        _let_go.add(self)  # keeps the task referenced until it ends on its own
-        return False
+        return False  # ``_running`` keeps the task referenced until it ends on its own
 
     async def abandon(self, grace: float) -> None:
         """Cancel and give the app ``grace`` seconds to unwind; shielded, so it also runs during a cancel."""
@@ -166,8 +170,11 @@ class AppTask:
             raise AppTimeout(phase, timeout or 0.0, self.waiting_at)
 
 
-#: Calls that ignored cancellation and were let go, kept alive until they end.
-_let_go: set[AppTask] = set()
+#: The calls running on asyncio. Its loop keeps only weak references to tasks: an app waiting in
+#: ``receive()`` for a session nobody holds any more (a notebook cell run again, rebinding ``ws``)
+#: would be destroyed mid-call by the garbage collector. Also holds the calls that ignored
+#: cancellation and were let go, until they end on their own.
+_running: set[AppTask] = set()
 
 
 def _inside_anyio_shield(task: asyncio.Task[Any]) -> bool:

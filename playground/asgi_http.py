@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,7 +42,7 @@ class HTTPExchange:
         self.raise_app_exceptions = raise_app_exceptions
         self.trace = Trace(scope)
         self.events: Channel[tuple[Any, ...]] = Channel()
-        self.task = AppTask(app, scope, self.receive, self.send, self.trace, self._app_done)
+        self.task = AppTask(app, scope, self.receive, self.send, self.trace, self.events, _DONE)
         self._request_sent = False
         self._closed: Channel[bool] = Channel()  # holds an item once the response is complete or the client left
         self.client_left = False
@@ -134,9 +135,6 @@ class HTTPExchange:
     def _set_closed(self) -> None:
         if not self._closed:
             self._closed.put(True)
-
-    def _app_done(self) -> None:
-        self.events.put(_DONE)
 
     # -- the client's side ------------------------------------------------------------------------
 
@@ -259,9 +257,13 @@ class AppBodyStream(httpx.AsyncByteStream):
             await exchange.wait_app_return()
         else:
             await exchange.disconnect()
-        exchange.set_elapsed(self.response)  # type: ignore[attr-defined]
+        response = self.response()
+        if response is not None:
+            exchange.set_elapsed(response)
 
-    response: Response
+    # The response holds this stream: a weak reference back, so that the two are freed together as
+    # soon as nobody holds the response, without waiting for the garbage collector.
+    response: weakref.ref[Response]
 
 
 async def open_stream(exchange: HTTPExchange) -> Response:
@@ -284,5 +286,5 @@ async def open_stream(exchange: HTTPExchange) -> Response:
     # Events queued behind the start (early body chunks) stay in the channel for the stream.
     stream = AppBodyStream(exchange)
     response = exchange.build_response(stream)
-    stream.response = response
+    stream.response = weakref.ref(response)
     return response

@@ -36,8 +36,8 @@ class Lifespan:
         self.trace = Trace(scope)
         self.to_app: Channel[dict[str, Any]] = Channel()
         self.to_client: Channel[dict[str, Any]] = Channel()
-        self.task = AppTask(app, scope, self._receive, self._send, self.trace,
-                            lambda: self.to_client.put({"type": "playground.app_returned"}))
+        self.task = AppTask(app, scope, self._receive, self._send, self.trace, self.to_client,
+                            {"type": "playground.app_returned"})
 
     async def _receive(self) -> dict[str, Any]:
         message = await self.to_app.get()
