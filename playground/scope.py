@@ -17,25 +17,44 @@ WEBSOCKET_EXTENSIONS: dict[str, dict[str, Any]] = {"websocket.http.response": {}
 
 
 # What the scope takes from a URL, kept per URL object: a client reuses the same few URLs, and
-# decoding them is a large share of building a scope. The entry holds the URL, so its id stays its own.
-_url_parts: dict[int, tuple[httpx.URL, tuple[str, bytes, bytes, str, int | None]]] = {}
+# decoding them is a large share of building a scope. The entry holds the URL first, so its id stays
+# its own while the entry is kept.
+URLParts = tuple[httpx.URL, str, bytes, bytes, tuple[str, int]]  # url, path, raw_path, query, server
+_url_parts: dict[int, URLParts] = {}
+
+# Each scope's header pairs, shared between scopes: a pair is an immutable tuple, and a client sends
+# the same few pairs again and again. Every new tuple is one more object for the garbage collector
+# until a collection finds it holds only bytes; with thousands of sessions open, that adds up. Each
+# scope still gets a list of its own, so an app or middleware may change it.
+_header_pairs: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+CACHE_SIZE = 1024  # entries in each cache; it starts over when full
 
 
-def _parts_of(url: httpx.URL) -> tuple[str, bytes, bytes, str, int | None]:
-    entry = _url_parts.get(id(url))
-    if entry is not None and entry[0] is url:
-        return entry[1]
-    parts = (url.path, url.raw_path.partition(b"?")[0], url.query, url.host, url.port)
-    if len(_url_parts) >= 1024:
+def _parts_of(url: httpx.URL, scheme: str) -> URLParts:
+    parts = _url_parts.get(id(url))
+    if parts is not None and parts[0] is url:
+        return parts
+    parts = (url, url.path, url.raw_path.partition(b"?")[0], url.query, (url.host, url.port or DEFAULT_PORTS[scheme]))
+    if len(_url_parts) >= CACHE_SIZE:
         _url_parts.clear()
-    _url_parts[id(url)] = (url, parts)
+    _url_parts[id(url)] = parts
     return parts
+
+
+def _scope_header(pair: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    shared = _header_pairs.get(pair)
+    if shared is None:
+        if len(_header_pairs) >= CACHE_SIZE:
+            _header_pairs.clear()
+        # ASGI wants lower-case header names; httpx keeps the caller's spelling in ``raw``.
+        shared = _header_pairs[pair] = (pair[0].lower(), pair[1])
+    return shared
 
 
 def _common(
     request: httpx.Request, scheme: str, root_path: str, client: tuple[str, int], state: dict[str, Any] | None
 ) -> dict[str, Any]:
-    path, raw_path, query, host, port = _parts_of(request.url)
+    _, path, raw_path, query, server = _parts_of(request.url, scheme)
     scope: dict[str, Any] = {
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
@@ -44,10 +63,9 @@ def _common(
         "raw_path": raw_path,
         "query_string": query,
         "root_path": root_path,
-        # ASGI wants lower-case header names; httpx keeps the caller's spelling in ``raw``.
-        "headers": [(name.lower(), value) for name, value in request.headers.raw],
+        "headers": [_scope_header(pair) for pair in request.headers.raw],
         "client": client,
-        "server": (host, port or DEFAULT_PORTS[scheme]),
+        "server": server,
     }
     if state is not None:
         # Each connection gets a shallow copy of the lifespan state, as uvicorn does.
