@@ -229,3 +229,24 @@ async def test_each_request_gets_its_own_scope(anyio_backend: str) -> None:
     assert first["extensions"] is not second["extensions"]
     assert first["asgi"] is not second["asgi"]
     assert first["path"] == "/a"
+
+
+async def test_a_middleware_changing_the_headers_list_changes_only_its_own_request(anyio_backend: str) -> None:
+    """Header pairs are shared between scopes (they are immutable tuples); the lists are not."""
+    seen: list[list[tuple[bytes, bytes]]] = []
+
+    async def adds_a_header(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("no lifespan here")
+        seen.append(list(scope["headers"]))
+        scope["headers"].append((b"x-added", b"by the middleware"))
+        scope["headers"][0] = (b"host", b"rewritten")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    client = Client(adds_a_header)
+    for _ in range(3):
+        await client.get("/same")
+    assert seen[0] == seen[1] == seen[2]
+    assert (b"x-added", b"by the middleware") not in seen[2]
+    assert seen[2][0] == (b"host", b"testserver")
