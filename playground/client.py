@@ -180,7 +180,8 @@ class Client:
             merged = self.base_url.copy_with(raw_path=self.base_url.raw_path + merged.raw_path.lstrip(b"/"))
         if isinstance(url, str):
             if len(self._merged_urls) >= 512:
-                self._merged_urls.clear()
+                # The oldest goes (one for one, not all at once: see scope.CACHE_SIZE).
+                del self._merged_urls[next(iter(self._merged_urls))]
             self._merged_urls[url] = merged
         return merged
 
