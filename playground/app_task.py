@@ -40,12 +40,12 @@ class AppTask:
         self, app: ASGIApp, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any],
         trace: Trace, ended_to: Channel[Any], ended_item: Any,
     ) -> None:
-        self.app: ASGIApp | None = app
+        self.app = app
         self.scope = scope
         # Usually bound methods of the owner, which holds this: a cycle, broken when the call ends so
         # that a finished exchange is freed at once instead of waiting for the garbage collector.
-        self.receive: Callable[..., Any] | None = receive
-        self.send: Callable[..., Any] | None = send
+        self.receive = receive
+        self.send = send
         self.trace = trace
         self._ended_to = ended_to  # ``ended_item`` is put on it when the call has ended
         self._ended_item = ended_item
@@ -82,7 +82,7 @@ class AppTask:
 
     async def _run(self) -> None:
         try:
-            await self.app(self.scope, self.receive, self.send)  # type: ignore[misc]
+            await self.app(self.scope, self.receive, self.send)
         except BaseException as exc:
             if isinstance(exc, self._cancelled_exc):
                 self.cancelled = True
@@ -107,7 +107,7 @@ class AppTask:
 
     def _ended(self) -> None:
         self.finished = True
-        self.app = self.receive = self.send = None
+        self.app = self.receive = self.send = None  # type: ignore[assignment]  # see __init__
         if self._done is not None:
             self._done.put(True)
         self._ended_to.put(self._ended_item)
