@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import statistics
 import subprocess
 import sys
@@ -36,11 +37,13 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.responses import PlainTextResponse
 
+import playground
 from playground import Client, HTTPEndpoint, WebSocketEndpoint
 
 # Starlette's TestClient warns that it falls back to httpx when httpx2 is absent; that is expected here.
@@ -319,8 +322,12 @@ def measure_ws(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[str
 
 def measure_imports(runs: int) -> tuple[dict[str, float], list[str]]:
     contenders = {"playground": "playground", "peers": PEER_MODULES}
+    # Both sides import from bytecode, as from any installed package: pip compiled the peers when
+    # it installed them, and an import writes this checkout's __pycache__, unless (as on some
+    # machines) PYTHONDONTWRITEBYTECODE is set; then every probe would compile our modules anew.
+    compileall.compile_dir(Path(playground.__file__).parent, quiet=1)
     for modules in contenders.values():
-        import_once(modules)  # byte-compile and warm the file cache before timing
+        import_once(modules)  # warm the file cache before timing
     wall: dict[str, list[float]] = {name: [] for name in contenders}
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
     heavy_loaded: set[str] = set()
