@@ -73,6 +73,7 @@ class AppTask:
             trio.lowlevel.spawn_system_task(self._run_trio, context=contextvars.copy_context())
 
     async def _run_trio(self) -> None:
+        __tracebackhide__ = True
         import trio
 
         with trio.CancelScope() as self._handle:
@@ -81,6 +82,7 @@ class AppTask:
             await self._run()
 
     async def _run(self) -> None:
+        __tracebackhide__ = True
         try:
             await self.app(self.scope, self.receive, self.send)
         except BaseException as exc:
@@ -127,6 +129,7 @@ class AppTask:
 
     async def wait(self, timeout: float | None) -> bool:
         """Wait until the call has ended; False when it is still running after ``timeout`` seconds."""
+        __tracebackhide__ = True
         if self.finished:
             return True
         if self._done is None:
@@ -135,6 +138,7 @@ class AppTask:
 
     async def cancel_and_wait(self, timeout: float) -> bool:
         """Cancel, then wait a bounded time for the app to unwind; after that the app is let go."""
+        __tracebackhide__ = True
         if not self.finished:
             self.cancel()
         if await self.wait(timeout):
@@ -143,11 +147,13 @@ class AppTask:
 
     async def abandon(self, grace: float) -> None:
         """Cancel and give the app ``grace`` seconds to unwind; shielded, so it also runs during a cancel."""
+        __tracebackhide__ = True
         with anyio.CancelScope(shield=True):
             await self.cancel_and_wait(grace)
 
     async def wind_down(self, grace: float) -> None:
         """The client has gone: give the app ``grace`` seconds to end by itself, then cancel it."""
+        __tracebackhide__ = True
         with anyio.CancelScope(shield=True):
             if not await self.wait(grace):
                 await self.cancel_and_wait(grace)
@@ -155,6 +161,7 @@ class AppTask:
     async def next_from(self, channel: Channel[T], phase: str, timeout: float | None, grace: float) -> T:
         """The next item the app puts on ``channel``; when none comes in time, the app is cancelled
         and ``AppTimeout`` names ``phase`` and where the app was waiting."""
+        __tracebackhide__ = True
         item = channel.get_nowait()
         if item is None:
             item = await channel.get(timeout)
@@ -165,6 +172,7 @@ class AppTask:
 
     async def finish_within(self, phase: str, timeout: float | None, grace: float) -> None:
         """Wait for the call to end; past ``timeout`` the app is cancelled and ``AppTimeout`` raised."""
+        __tracebackhide__ = True
         if not await self.wait(timeout):
             await self.abandon(grace)
             raise AppTimeout(phase, timeout or 0.0, self.waiting_at)

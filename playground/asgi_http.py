@@ -140,6 +140,7 @@ class HTTPExchange:
 
     async def next_event(self, phase: str) -> tuple[Any, ...]:
         """The app's next event, or ``AppTimeout`` (the app cancelled) when none comes in time."""
+        __tracebackhide__ = True
         return await self.task.next_from(self.events, phase, self.timeout, self.grace)
 
     def app_failed(self) -> BaseException | None:
@@ -157,6 +158,7 @@ class HTTPExchange:
 
     async def wait_app_return(self) -> None:
         """After the response: let the app finish (background tasks run here) and raise its error."""
+        __tracebackhide__ = True
         await self.task.finish_within("app to return after the response", self.timeout, self.grace)
         error = self.app_failed()
         if error is not None:
@@ -164,6 +166,7 @@ class HTTPExchange:
 
     async def disconnect(self) -> None:
         """The client leaves before the response is complete: tell the app, then cancel after a grace."""
+        __tracebackhide__ = True
         if not self.complete and not self.task.finished:
             self.client_left = True
             self._set_closed()
@@ -192,6 +195,7 @@ class HTTPExchange:
 
 async def exchange(exchange: HTTPExchange) -> Response:
     """Run the whole request and return the response with its body read."""
+    __tracebackhide__ = True
     exchange.task.start()
     chunks: list[bytes] = []
     try:
@@ -231,6 +235,7 @@ class AppBodyStream(httpx.AsyncByteStream):
         self.exchange = exchange
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        __tracebackhide__ = True
         exchange = self.exchange
         if exchange.request.method == "HEAD":
             return
@@ -252,6 +257,7 @@ class AppBodyStream(httpx.AsyncByteStream):
                 break
 
     async def aclose(self) -> None:
+        __tracebackhide__ = True
         exchange = self.exchange
         if exchange.complete or exchange.task.finished:
             await exchange.wait_app_return()
@@ -268,6 +274,7 @@ class AppBodyStream(httpx.AsyncByteStream):
 
 async def open_stream(exchange: HTTPExchange) -> Response:
     """Run the request until the response starts; the body is read later through the stream."""
+    __tracebackhide__ = True
     exchange.task.start()
     try:
         while not exchange.started:

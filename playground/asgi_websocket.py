@@ -155,6 +155,7 @@ class ASGIWebSocketSession(WebSocketSession):
     # -- the client's side ------------------------------------------------------------------------
 
     async def connect(self) -> None:
+        __tracebackhide__ = True
         self.task.start()
         try:
             message = await self._next("WebSocket accept", self.timeout)
@@ -191,6 +192,7 @@ class ASGIWebSocketSession(WebSocketSession):
         raise ASGIProtocolError("the app returned without accepting or closing the WebSocket")
 
     async def send(self, message: dict[str, Any]) -> None:
+        __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
         if message.get("type") != "websocket.receive":
@@ -205,6 +207,7 @@ class ASGIWebSocketSession(WebSocketSession):
         self.to_app.put(message)
 
     async def receive(self, timeout: float | None = None) -> dict[str, Any]:
+        __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
         message = await self._next("WebSocket receive", self.timeout if timeout is None else timeout)
@@ -231,6 +234,7 @@ class ASGIWebSocketSession(WebSocketSession):
         self.to_client.put_back(message)
 
     async def _next(self, phase: str, timeout: float | None) -> dict[str, Any]:
+        __tracebackhide__ = True
         message = self.to_client.get_nowait()
         if message is not None:
             return message
@@ -256,12 +260,14 @@ class ASGIWebSocketSession(WebSocketSession):
         return exc
 
     async def _wait_app_return(self, phase: str) -> None:
+        __tracebackhide__ = True
         await self.task.finish_within(phase, self.timeout, self.grace)
         error = self._pending_error()
         if error is not None:
             raise error
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        __tracebackhide__ = True
         if not self.task.finished and not self._client_left:
             if self._app_closed:
                 self._client_left = True
@@ -270,6 +276,7 @@ class ASGIWebSocketSession(WebSocketSession):
         await self._wait_app_return("app to finish after the client closed the WebSocket")
 
     async def _leave(self, exc: BaseException | None) -> None:
+        __tracebackhide__ = True
         if exc is None:
             await self.close()
             return

@@ -190,6 +190,7 @@ class Client:
         cookies: Any = None, content: Any = None, data: Any = None, files: Any = None, json: Any = None,
         timeout: float | None = UNSET, follow_redirects: bool | None = None,
     ) -> Response:
+        __tracebackhide__ = True
         request = self.build_request(method, url, params=params, headers=headers, cookies=cookies,
                                      content=content, data=data, files=files, json=json)
         return await self.send(request, timeout=timeout, follow_redirects=follow_redirects)
@@ -198,6 +199,7 @@ class Client:
         self, request: httpx.Request, *, timeout: float | None = UNSET, follow_redirects: bool | None = None
     ) -> Response:
         """Send a built request; follows redirects when asked, keeping the hops in ``response.history``."""
+        __tracebackhide__ = True
         timeout = self.timeout if timeout is UNSET else timeout
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
         hops: list[Response] = []
@@ -231,24 +233,31 @@ class Client:
         self.history.append(response)
 
     async def get(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("GET", url, **kwargs)
 
     async def head(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("HEAD", url, **kwargs)
 
     async def options(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("OPTIONS", url, **kwargs)
 
     async def post(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("POST", url, **kwargs)
 
     async def put(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("PUT", url, **kwargs)
 
     async def patch(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("PATCH", url, **kwargs)
 
     async def delete(self, url: str | httpx.URL, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
         return await self.request("DELETE", url, **kwargs)
 
     @contextlib.asynccontextmanager
@@ -260,6 +269,7 @@ class Client:
         Leaving the block before the body ends tells the app the client disconnected
         (``http.disconnect``) and cancels it if it has not finished after ``grace`` seconds.
         """
+        __tracebackhide__ = True
         request = self.build_request(method, url, **kwargs)
         await request.aread()
         timeout = self.timeout if timeout is UNSET else timeout
@@ -295,10 +305,12 @@ class Client:
 
     async def startup(self) -> None:
         """Run the app's lifespan startup (``async with Client(app)`` does this for you)."""
+        __tracebackhide__ = True
         await self.transport.startup(self.timeout)
 
     async def aclose(self) -> None:
         """Close the WebSocket sessions still open, then run lifespan shutdown."""
+        __tracebackhide__ = True
         for session in self._sessions:
             if session.accepted and not session.closed:
                 await session.close()
@@ -306,12 +318,14 @@ class Client:
         await self.transport.shutdown()
 
     async def __aenter__(self) -> Client:
+        __tracebackhide__ = True
         await self.startup()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        __tracebackhide__ = True
         await self.aclose()
 
     @property

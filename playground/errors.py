@@ -1,4 +1,9 @@
-"""The errors a notebook sees, each saying what happened in ASGI terms."""
+"""The errors a notebook sees, each saying what happened in ASGI terms.
+
+Where one of them (or the app's own exception) passes through the client on its way to the cell,
+the client's frames set ``__tracebackhide__``: IPython and pytest fold them away, and the traceback
+shows the cell and the app.
+"""
 
 from __future__ import annotations
 

@@ -49,9 +49,11 @@ class Lifespan:
         self.to_client.put(message)
 
     async def _reply(self, phase: str) -> dict[str, Any]:
+        __tracebackhide__ = True
         return await self.task.next_from(self.to_client, phase, self.timeout, self.grace)
 
     async def startup(self) -> None:
+        __tracebackhide__ = True
         if self.mode == "off":
             self.supported = False
             return
@@ -87,6 +89,7 @@ class Lifespan:
             raise LifespanError(f"the app answered lifespan.startup with {kind!r}")
 
     async def shutdown(self) -> None:
+        __tracebackhide__ = True
         if not self.supported or self.task.finished:
             return
         self.to_app.put({"type": "lifespan.shutdown"})

@@ -58,6 +58,7 @@ class NetworkTransport:
         return self._client
 
     async def request(self, request: httpx.Request, *, timeout: float | None, stream: bool) -> Response:
+        __tracebackhide__ = True
         trace = Trace(http_scope(request, client=None, state=None), seen_from="client")  # type: ignore[arg-type]
         trace.record("receive", {"type": "http.request", "body": request.content, "more_body": False})
         request.extensions = {**request.extensions, "timeout": httpx.Timeout(timeout).as_dict()}
@@ -96,8 +97,10 @@ class NetworkTransport:
 
     async def startup(self, timeout: float | None) -> None:
         """Nothing to do: a server runs its app's lifespan itself, where the client cannot see it."""
+        __tracebackhide__ = True
 
     async def shutdown(self) -> None:
+        __tracebackhide__ = True
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -164,6 +167,7 @@ class NetworkWebSocketSession(WebSocketSession):
         self._close_message: dict[str, Any] | None = None
 
     async def connect(self) -> None:
+        __tracebackhide__ = True
         from websockets.asyncio.client import connect
         from websockets.exceptions import InvalidStatus
 
@@ -215,6 +219,7 @@ class NetworkWebSocketSession(WebSocketSession):
         return self.connection
 
     async def send(self, message: dict[str, Any]) -> None:
+        __tracebackhide__ = True
         connection = self._connected()
         if message.get("type") != "websocket.receive":
             raise ValueError(f"a client sends 'websocket.receive' messages, got {message.get('type')!r}")
@@ -240,6 +245,7 @@ class NetworkWebSocketSession(WebSocketSession):
         self.trace.record("receive", message)
 
     async def receive(self, timeout: float | None = None) -> dict[str, Any]:
+        __tracebackhide__ = True
         connection = self._connected()
         if self._pending:
             return self._pending.popleft()
@@ -296,6 +302,7 @@ class NetworkWebSocketSession(WebSocketSession):
         self._pending.appendleft(message)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        __tracebackhide__ = True
         connection = self.connection
         if connection is None or self._close_message is not None:
             return
@@ -312,6 +319,7 @@ class NetworkWebSocketSession(WebSocketSession):
                               else {"type": "websocket.send", "bytes": data})
 
     async def _leave(self, exc: BaseException | None) -> None:
+        __tracebackhide__ = True
         if exc is None:
             await self.close()
             return

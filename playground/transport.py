@@ -39,6 +39,7 @@ class ASGITransport:
         return self.lifespan.state if self.lifespan is not None and self.lifespan.supported else None
 
     async def request(self, request: httpx.Request, *, timeout: float | None, stream: bool) -> Response:
+        __tracebackhide__ = True
         scope = http_scope(request, root_path=self.root_path, client=self.client, state=self.state)
         run = HTTPExchange(self.app, scope, request, timeout=timeout, grace=self.grace,
                            raise_app_exceptions=self.raise_app_exceptions)
@@ -51,10 +52,12 @@ class ASGITransport:
                                     max_message_size=self.max_message_size)
 
     async def startup(self, timeout: float | None) -> None:
+        __tracebackhide__ = True
         self.lifespan = Lifespan(self.app, timeout=timeout, grace=self.grace, mode=self.lifespan_mode)
         await self.lifespan.startup()
 
     async def shutdown(self) -> None:
+        __tracebackhide__ = True
         if self.lifespan is not None:
             lifespan, self.lifespan = self.lifespan, None
             await lifespan.shutdown()

@@ -87,6 +87,7 @@ class WebSocketSession:
     # -- the typed helpers, Starlette TestClient's names -----------------------------------------
 
     async def send_text(self, data: str) -> None:
+        __tracebackhide__ = True
         if not isinstance(data, str):
             raise TypeError(f"send_text() takes a str, got {type(data).__name__}; use send_bytes() for bytes")
         if self.max_message_size is not None and len(data) * 4 > self.max_message_size:
@@ -94,12 +95,14 @@ class WebSocketSession:
         await self.send({"type": "websocket.receive", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
+        __tracebackhide__ = True
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}; use send_text() for str")
         self._check_size(len(data))
         await self.send({"type": "websocket.receive", "bytes": bytes(data)})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        __tracebackhide__ = True
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         if mode == "text":
             await self.send_text(text)
@@ -109,18 +112,22 @@ class WebSocketSession:
             raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
 
     async def receive_text(self, timeout: float | None = None) -> str:
+        __tracebackhide__ = True
         return await self._receive_kind("text", timeout)
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        __tracebackhide__ = True
         return await self._receive_kind("bytes", timeout)
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        __tracebackhide__ = True
         if mode not in ("text", "binary"):
             raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
         data = await self._receive_kind("text" if mode == "text" else "bytes", timeout)
         return json.loads(data)
 
     async def _receive_kind(self, kind: str, timeout: float | None) -> Any:
+        __tracebackhide__ = True
         message = await self.receive(timeout)
         if message["type"] == "websocket.close":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or None,
@@ -145,12 +152,14 @@ class WebSocketSession:
     # -- the session's life -----------------------------------------------------------------------
 
     async def __aenter__(self) -> WebSocketSession:
+        __tracebackhide__ = True
         await self.connect()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        __tracebackhide__ = True
         await self._leave(exc)
 
     async def _leave(self, exc: BaseException | None) -> None:

@@ -54,6 +54,20 @@ class Kernel:
             pytest.fail(f"cell raised {error.get('ename')}: {error.get('evalue')}\n{tb}", pytrace=False)
         return "".join(outputs)
 
+    def run_raising(self, code: str) -> tuple[str, str]:
+        """Execute one cell that must raise; its exception's name and its traceback as plain text."""
+        errors: list[dict[str, Any]] = []
+
+        def collect(message: dict[str, Any]) -> None:
+            if message["msg_type"] == "error":
+                errors.append(message["content"])
+
+        self.client.execute_interactive(
+            textwrap.dedent(code), timeout=CELL_TIMEOUT, output_hook=collect, store_history=False
+        )
+        assert errors, "the cell did not raise"
+        return errors[0]["ename"], re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0]["traceback"]))
+
     def close(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=False)
@@ -255,3 +269,41 @@ def test_interrupting_the_kernel_stops_a_cell_awaiting_a_hung_app(kernel: Kernel
     # The app's task was cancelled with the cell: nothing is left running.
     apps = "await asyncio.sleep(0.3); print([t for t in asyncio.all_tasks() if 'AppTask' in t.get_coro().__qualname__])"
     assert kernel.run(apps).strip() == "[]"
+
+
+def test_a_traceback_shows_the_cell_and_the_app_not_the_clients_machinery(kernel: Kernel) -> None:
+    ename, traceback = kernel.run_raising(
+        """
+        class Broken(HTTPEndpoint):
+            async def get(self, request):
+                raise ValueError("the handler's own mistake")
+
+        await Client(Broken).get("/")
+        """
+    )
+    assert ename == "ValueError"
+    assert "await Client(Broken).get(\"/\")" in traceback  # the cell
+    assert "in Broken.get" in traceback and "the handler's own mistake" in traceback  # the app
+    assert "skipping hidden" in traceback
+    for machinery in ("client.py", "transport.py", "asgi_http.py", "app_task.py"):
+        assert f"playground/{machinery}" not in traceback, traceback
+
+
+def test_a_websocket_error_shows_the_cell_and_the_app(kernel: Kernel) -> None:
+    ename, traceback = kernel.run_raising(
+        """
+        class Grumpy(WebSocketEndpoint):
+            encoding = "text"
+
+            async def on_receive(self, websocket, data):
+                raise KeyError(data)
+
+        async with Client(Grumpy).websocket_connect("/ws") as ws:
+            await ws.send_text("boom")
+            await ws.receive_text()
+        """
+    )
+    assert ename == "KeyError"
+    assert "in Grumpy.on_receive" in traceback and "skipping hidden" in traceback
+    for machinery in ("websocket.py", "asgi_websocket.py", "app_task.py"):
+        assert f"playground/{machinery}" not in traceback, traceback
