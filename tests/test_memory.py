@@ -30,15 +30,22 @@ def left_for_the_collector() -> Iterator[list[str]]:
     among those that became garbage during the block."""
     found: list[str] = []
     gc.collect()
+    # Objects from earlier tests (an app let go, still finishing) may become garbage during the
+    # block too: only those made during it count.
+    earlier = {id(o) for o in gc.get_objects() if _ours(o)}
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         yield found
         gc.collect()
-        found.extend(sorted({type(o).__qualname__ for o in gc.garbage
-                             if type(o).__module__.startswith("playground.")}))
+        found.extend(sorted({type(o).__qualname__ for o in gc.garbage if _ours(o) and id(o) not in earlier}))
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
+
+
+def _ours(thing: object) -> bool:
+    module = type(thing).__module__
+    return isinstance(module, str) and module.startswith("playground.")
 
 
 class Hello(HTTPEndpoint):
@@ -74,55 +81,55 @@ class Echo(WebSocketEndpoint):
             await websocket.send_text(data)
 
 
-# Each client is made, and its lifespan run, before the block: what is measured is the requests.
-# (An app's exception, kept for the caller with its traceback, holds the frames that hold the
-# exchange: that cycle is left to the collector, as every kept traceback is.)
+# Each test drops its client at the end, so everything it made is unreachable; lifespan is off, as
+# an app's exception kept for the caller (an endpoint refusing the lifespan scope) holds the frames
+# that hold its exchange: that cycle is left to the collector, as every kept traceback is.
 
 
 async def test_finished_requests_are_freed_without_the_collector(anyio_backend: str) -> None:
-    async with Client(Hello) as client:
-        with left_for_the_collector() as found:
-            for _ in range(20):
-                assert (await client.get("/")).text == "hello"
-                assert (await client.post("/", content=b"abc")).text == "cba"
-                response = await client.get("/", headers={"x-custom": "1"}, params={"q": "1"})
-                assert response.status_code == 200
-            client.history.clear()
-            del response
+    with left_for_the_collector() as found:
+        client = Client(Hello, lifespan="off")
+        for _ in range(20):
+            assert (await client.get("/")).text == "hello"
+            assert (await client.post("/", content=b"abc")).text == "cba"
+            response = await client.get("/", headers={"x-custom": "1"}, params={"q": "1"})
+            assert response.status_code == 200
+        await client.aclose()
+        del client, response
     assert found == []
 
 
 async def test_finished_streams_are_freed_without_the_collector(anyio_backend: str) -> None:
-    async with Client(Counting) as client:
-        with left_for_the_collector() as found:
-            for _ in range(10):
-                assert (await client.get("/")).text.count("\n") == 100
-                async with client.stream("GET", "/") as response:
-                    lines = [line async for line in response.aiter_lines()]
-                assert len(lines) == 100
-                async with client.stream("GET", "/") as response:  # left before the end
-                    async for _ in response.aiter_lines():
-                        break
-            client.history.clear()
-            del response
+    with left_for_the_collector() as found:
+        client = Client(Counting, lifespan="off")
+        for _ in range(10):
+            assert (await client.get("/")).text.count("\n") == 100
+            async with client.stream("GET", "/") as response:
+                lines = [line async for line in response.aiter_lines()]
+            assert len(lines) == 100
+            async with client.stream("GET", "/") as response:  # left before the end
+                async for _ in response.aiter_lines():
+                    break
+        await client.aclose()
+        del client, response
     assert found == []
 
 
 async def test_finished_sessions_are_freed_without_the_collector(anyio_backend: str) -> None:
-    async with Client(Echo) as client:
-        with left_for_the_collector() as found:
-            for _ in range(10):
-                async with client.websocket_connect("/ws") as ws:  # closed by the client
-                    await ws.send_text("hi")
-                    assert await ws.receive_text() == "hi"
-                async with client.websocket_connect("/ws") as ws:  # closed by the app
-                    await ws.send_text("bye")
-                    assert (await ws.receive())["code"] == 4000
-                with pytest.raises(WebSocketDenied):
-                    async with client.websocket_connect("/ws?deny=1"):
-                        pass
-            client.history.clear()
-            del ws
+    with left_for_the_collector() as found:
+        client = Client(Echo, lifespan="off")
+        for _ in range(10):
+            async with client.websocket_connect("/ws") as ws:  # closed by the client
+                await ws.send_text("hi")
+                assert await ws.receive_text() == "hi"
+            async with client.websocket_connect("/ws") as ws:  # closed by the app
+                await ws.send_text("bye")
+                assert (await ws.receive())["code"] == 4000
+            with pytest.raises(WebSocketDenied):
+                async with client.websocket_connect("/ws?deny=1"):
+                    pass
+        await client.aclose()
+        del client, ws
     assert found == []
 
 
@@ -137,6 +144,8 @@ async def test_a_session_nobody_holds_keeps_its_app_running(anyio_backend: str) 
 
     before = asyncio.all_tasks()
     await open_and_forget()
+    for _ in range(5):
+        await asyncio.sleep(0)  # the app settles into its wait in receive()
     gc.collect()
     left = asyncio.all_tasks() - before
     assert len(left) == 1
