@@ -68,8 +68,9 @@ class ASGIWebSocketSession(WebSocketSession):
             if message_or_none is None:
                 self._app_idle = True
                 try:
-                    while (message_or_none := self.to_app.get_nowait()) is None:
+                    while message_or_none is None:
                         await self.to_app.arrival()
+                        message_or_none = self.to_app.get_nowait()
                 finally:
                     self._app_idle = False
             message = message_or_none

@@ -18,6 +18,7 @@ import httpx
 
 from .lifespan import LifespanMode
 from .response import Response
+from .scope import remember
 from .websocket import WebSocketSession
 
 __all__ = ["Client"]
@@ -179,10 +180,7 @@ class Client:
         if merged.is_relative_url:
             merged = self.base_url.copy_with(raw_path=self.base_url.raw_path + merged.raw_path.lstrip(b"/"))
         if isinstance(url, str):
-            if len(self._merged_urls) >= 512:
-                # The oldest goes (one for one, not all at once: see scope.CACHE_SIZE).
-                del self._merged_urls[next(iter(self._merged_urls))]
-            self._merged_urls[url] = merged
+            remember(self._merged_urls, url, merged, size=512)
         return merged
 
     async def request(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,31 +27,38 @@ _url_parts: dict[int, URLParts] = {}
 # until a collection finds it holds only bytes; with thousands of sessions open, that adds up. Each
 # scope still gets a list of its own, so an app or middleware may change it.
 _header_pairs: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
-#: Entries in each cache. When one is full its oldest entry goes as a new one comes: with every URL
-#: new (a session number in each), emptying it all at once would hand the garbage collector's
-#: allocation count a thousand frees while it can take only a few hundred, and full collections
-#: would come sooner.
-CACHE_SIZE = 1024
+CACHE_SIZE = 1024  # entries in each cache
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(cache: dict[K, V], key: K, value: V, size: int = CACHE_SIZE) -> V:
+    """Keep ``value`` in a bounded cache and return it; when the cache is full, its oldest entry goes.
+
+    One out for one in: with every URL new (a session number in each), emptying a full cache at once
+    would hand the garbage collector's allocation count a thousand frees while it can take only a
+    few hundred, and full collections would come sooner.
+    """
+    if len(cache) >= size:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
 
 
 def _parts_of(url: httpx.URL, scheme: str) -> URLParts:
     parts = _url_parts.get(id(url))
     if parts is not None and parts[0] is url:
         return parts
-    parts = (url, url.path, url.raw_path.partition(b"?")[0], url.query, (url.host, url.port or DEFAULT_PORTS[scheme]))
-    if len(_url_parts) >= CACHE_SIZE:
-        del _url_parts[next(iter(_url_parts))]
-    _url_parts[id(url)] = parts
-    return parts
+    server = (url.host, url.port or DEFAULT_PORTS[scheme])
+    return remember(_url_parts, id(url), (url, url.path, url.raw_path.partition(b"?")[0], url.query, server))
 
 
 def _scope_header(pair: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
     shared = _header_pairs.get(pair)
     if shared is None:
-        if len(_header_pairs) >= CACHE_SIZE:
-            del _header_pairs[next(iter(_header_pairs))]
         # ASGI wants lower-case header names; httpx keeps the caller's spelling in ``raw``.
-        shared = _header_pairs[pair] = (pair[0].lower(), pair[1])
+        shared = remember(_header_pairs, pair, (pair[0].lower(), pair[1]))
     return shared
 
 

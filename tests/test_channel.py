@@ -72,6 +72,11 @@ def test_a_long_backlog_drains_in_order_without_moving_every_item_on_each_take()
     assert not channel and list.__len__(channel) == 0
 
 
+async def put_after(delay: float, channel: Channel[str], item: str) -> None:
+    await anyio.sleep(delay)
+    channel.put(item)
+
+
 @pytest.mark.anyio
 async def test_get_waits_for_a_put_and_times_out_without_one(anyio_backend: str) -> None:
     channel: Channel[str] = Channel()
@@ -79,11 +84,7 @@ async def test_get_waits_for_a_put_and_times_out_without_one(anyio_backend: str)
     assert await channel.wait(0.05) is False
 
     async with anyio.create_task_group() as group:
-        async def put_later() -> None:
-            await anyio.sleep(0.05)
-            channel.put("late")
-
-        group.start_soon(put_later)
+        group.start_soon(put_after, 0.05, channel, "late")
         assert await channel.get(5) == "late"
 
 
@@ -91,11 +92,7 @@ async def test_get_waits_for_a_put_and_times_out_without_one(anyio_backend: str)
 async def test_arrival_wakes_on_the_next_put(anyio_backend: str) -> None:
     channel: Channel[str] = Channel()
     async with anyio.create_task_group() as group:
-        async def put_later() -> None:
-            await anyio.sleep(0.02)
-            channel.put("here")
-
-        group.start_soon(put_later)
+        group.start_soon(put_after, 0.02, channel, "here")
         with anyio.fail_after(5):
             while not channel:
                 await channel.arrival()
@@ -108,10 +105,6 @@ async def test_a_cancelled_arrival_does_not_stop_the_next_reader(anyio_backend: 
     with anyio.move_on_after(0.02):
         await channel.arrival()  # the reader is cancelled while waiting
     async with anyio.create_task_group() as group:
-        async def put_later() -> None:
-            await anyio.sleep(0.02)
-            channel.put("for the next reader")
-
-        group.start_soon(put_later)
+        group.start_soon(put_after, 0.02, channel, "for the next reader")
         with anyio.fail_after(5):
             assert await channel.get(5) == "for the next reader"
