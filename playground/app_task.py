@@ -62,10 +62,12 @@ class AppTask:
     def start(self) -> None:
         loop = asyncio._get_running_loop()
         if loop is not None:
-            # No done-callback yet: it costs two objects per call and matters only for a task cancelled
-            # before its first step, which only ``cancel()`` does; it adds the callback then.
-            self._handle = loop.create_task(self._run())
-            _running.add(self)
+            task = self._handle = loop.create_task(self._run())
+            # For a task cancelled before its first step, where ``_run`` never runs. A module function
+            # and a shared context: a bound method and the context copied by default would be two
+            # more objects per call, kept as long as the call runs.
+            task.add_done_callback(_task_done, context=_CALLBACK_CONTEXT)
+            _running[task] = self
         else:
             import trio
 
@@ -101,19 +103,12 @@ class AppTask:
         finally:
             self._ended()
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        if not self.finished:  # cancelled before its first step: ``_run`` never ran
-            self.cancelled = True
-            self.trace.finish("cancelled")
-            self._ended()
-
     def _ended(self) -> None:
         self.finished = True
         self.app = self.receive = self.send = None  # type: ignore[assignment]  # see __init__
         if self._done is not None:
             self._done.put(True)
         self._ended_to.put(self._ended_item)
-        _running.discard(self)
 
     def cancel(self) -> None:
         self._cancel_requested = True
@@ -123,8 +118,6 @@ class AppTask:
             if _inside_anyio_shield(self._handle):
                 self._handle.get_loop().call_later(SHIELD_RECHECK, self.cancel)
                 return
-            self._handle.remove_done_callback(self._task_done)  # once, however often cancel() is called
-            self._handle.add_done_callback(self._task_done)
         self._handle.cancel()
 
     async def wait(self, timeout: float | None) -> bool:
@@ -178,11 +171,22 @@ class AppTask:
             raise AppTimeout(phase, timeout or 0.0, self.waiting_at)
 
 
-#: The calls running on asyncio. Its loop keeps only weak references to tasks: an app waiting in
-#: ``receive()`` for a session nobody holds any more (a notebook cell run again, rebinding ``ws``)
+#: The calls running on asyncio, by task. Its loop keeps only weak references to tasks: an app waiting
+#: in ``receive()`` for a session nobody holds any more (a notebook cell run again, rebinding ``ws``)
 #: would be destroyed mid-call by the garbage collector. Also holds the calls that ignored
 #: cancellation and were let go, until they end on their own.
-_running: set[AppTask] = set()
+_running: dict[asyncio.Task[None], AppTask] = {}
+_CALLBACK_CONTEXT = contextvars.Context()  # ``_task_done`` reads no context variable
+
+
+def _task_done(task: asyncio.Task[None]) -> None:
+    call = _running.pop(task, None)
+    if call is not None and not call.finished:
+        # Cancelled before its first step (by anything: a cell that cancels every task, the loop
+        # shutting down): ``_run`` never ran, so the owner learns of the end here.
+        call.cancelled = True
+        call.trace.finish("cancelled")
+        call._ended()
 
 
 def _inside_anyio_shield(task: asyncio.Task[Any]) -> bool:

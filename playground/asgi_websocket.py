@@ -190,7 +190,8 @@ class ASGIWebSocketSession(WebSocketSession):
             response = Response(500, text="Internal Server Error", request=self.request)
             response.trace, response.app_exception = self.trace, self.task.exception
             raise WebSocketDenied(response=response)
-        raise ASGIProtocolError("the app returned without accepting or closing the WebSocket")
+        ended = "'s task was cancelled, not by the client," if self.task.cancelled else " returned"
+        raise ASGIProtocolError(f"the app{ended} without accepting or closing the WebSocket")
 
     async def send(self, message: dict[str, Any]) -> None:
         __tracebackhide__ = True

@@ -17,7 +17,8 @@ import anyio
 import pytest
 from starlette.responses import PlainTextResponse
 
-from playground import AppTimeout, Client, HTTPEndpoint, WebSocketEndpoint
+from playground import AppTimeout, ASGIProtocolError, Client, HTTPEndpoint, WebSocketEndpoint
+from playground import app_task as app_task_module
 from playground.app_task import AppTask
 
 pytestmark = pytest.mark.timeout(30)
@@ -330,6 +331,54 @@ async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(
     await ws.close()
     assert ws.close_code == 1000
     assert [task.finished for task in app_tasks] == [True]
+
+
+# -- the app's task cancelled by something else ------------------------------------------------------
+# A cell that cancels every task, or the loop shutting down: not the client's doing, so not a timeout.
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_once(
+    anyio_backend: str, app_tasks: list[AppTask]
+) -> None:
+    probe = Probe()
+    client = Client(quiet_websocket(probe), timeout=10, grace=GRACE)
+    before = asyncio.all_tasks()
+
+    def cancel_the_app() -> None:  # queued before the app's first step, so it runs first
+        for task in asyncio.all_tasks() - before:
+            task.cancel()
+
+    asyncio.get_running_loop().call_soon(cancel_the_app)
+    started = time.perf_counter()
+    with pytest.raises(ASGIProtocolError, match="task was cancelled, not by the client, without accepting"):
+        await client.websocket_connect("/")
+
+    assert time.perf_counter() - started < BOUND  # not the 10 s timeout
+    assert not probe.started.is_set()  # the app never ran a line
+    assert [(task.finished, task.cancelled, task.trace.outcome) for task in app_tasks] == [
+        (True, True, "cancelled")
+    ]
+    assert app_task_module._running == {}  # nothing kept for the task that never ran
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_app_task_cancelled_mid_request_is_reported_as_cancelled(
+    anyio_backend: str, app_tasks: list[AppTask]
+) -> None:
+    probe = Probe()
+    client = Client(stuck_http(probe), timeout=10, grace=GRACE)
+    request = asyncio.ensure_future(client.get("/"))
+    await probe.started.wait()
+    app_tasks[0]._handle.cancel()  # as a cell that cancels every task would, sparing the caller
+
+    with pytest.raises(ASGIProtocolError, match="task was cancelled, not by the client, without sending"):
+        await request
+
+    assert probe.outcome == "cancelled"
+    assert app_task_module._running == {}
 
 
 # -- a sync handler stuck in its worker thread ------------------------------------------------------
