@@ -22,9 +22,10 @@ def read_body(response: httpx.Response, body: bytes) -> None:
 
 
 class Response(httpx.Response):
-    """An ``httpx.Response`` plus what the in-process run saw.
+    """An ``httpx.Response`` plus what the client saw of the exchange.
 
-    ``trace``: the ASGI messages of the exchange; ``app_exception``: the app's error when it was not
+    ``trace``: the ASGI messages of the exchange (as the app exchanged them, in-process; as they crossed
+    the wire, over the network). In-process only: ``app_exception``: the app's error when it was not
     raised (``raise_app_exceptions=False``); ``early_hints``: links the app sent as 103 Early Hints;
     ``trailers``: trailing headers (the ``http.response.trailers`` extension); ``template`` and
     ``context``: what a template response rendered (the ``http.response.debug`` extension).
