@@ -261,12 +261,16 @@ class AppBodyStream(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         __tracebackhide__ = True
         exchange = self.exchange
+        error = None
         if exchange.complete or exchange.task.finished:
             await exchange.wait_app_return()
+            error = exchange.task.exception  # not raised (raise_app_exceptions=False): it rides along
         else:
             await exchange.disconnect()
         response = self.response()
         if response is not None:
+            if error is not None:
+                response.app_exception = error
             exchange.set_elapsed(response)
 
     # The response holds this stream: a weak reference back, so that the two are freed together as
