@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from .errors import check_timeout
 from .lifespan import LifespanMode
 from .response import Response
 from .scope import remember
@@ -28,6 +29,28 @@ DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 MAX_REDIRECTS = 20
 _EMPTY = httpx.ByteStream(b"")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_SCHEMES = ("http", "https", "ws", "wss")
+
+
+def _header_error(headers: Any) -> ValueError | None:
+    """Which header httpx could not encode (it says only 'ascii codec can't encode'), and what to do."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
+        for part, what in ((name, "name"), (value, "value")):
+            if isinstance(part, str) and not part.isascii():
+                return ValueError(
+                    f"header {name!r} has a non-ASCII {what} {part!r}: header values are sent as ASCII; "
+                    "to send UTF-8 bytes, encode it yourself (value.encode())"
+                )
+    return None
+
+
+async def _read_body(request: httpx.Request) -> None:
+    # httpx reads a body given as a sync iterable (a generator, a list of chunks) only synchronously.
+    if isinstance(request.stream, httpx.AsyncByteStream):
+        await request.aread()
+    else:
+        request.read()
 
 
 class _Unset:
@@ -72,8 +95,7 @@ class Client:
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         history: int = 50,
     ) -> None:
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        check_timeout(timeout)
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(f"lifespan must be 'auto', 'on' or 'off', got {lifespan!r}")
         self.app = app
@@ -97,7 +119,7 @@ class Client:
         self.headers = httpx.Headers({"accept": "*/*", "accept-encoding": "gzip, deflate",
                                       "user-agent": "playground"})
         if headers:
-            self.headers.update(headers)
+            self._update_headers(self.headers, headers)
         self.cookies = httpx.Cookies(cookies)
         #: the latest exchanges (responses and WebSocket sessions), newest last
         self.history: deque[Response | WebSocketSession] = deque(maxlen=history)
@@ -130,7 +152,9 @@ class Client:
         merged = self.headers
         if headers:
             merged = merged.copy()
-            merged.update(headers)
+            self._update_headers(merged, headers)
+        if isinstance(content, (bytearray, memoryview)):
+            content = bytes(content)  # httpx would iterate it as a sync stream of integers
         if (params is None and content is None and data is None and files is None and json is None
                 and not cookies and not self.cookies):
             request = self._bodiless_request(method, self._merge_url(url), merged)
@@ -147,6 +171,16 @@ class Client:
         # httpx upper-cases the method; the app gets what was asked for (a lower-case 'get' is a 405).
         request.method = method
         return request
+
+    @staticmethod
+    def _update_headers(target: httpx.Headers, headers: Any) -> None:
+        try:
+            target.update(headers)
+        except UnicodeEncodeError:
+            error = _header_error(headers)
+            if error is None:
+                raise
+            raise error from None
 
     def _bodiless_request(self, method: str, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
         """The common case, built directly: the same headers httpx would add, a third of the cost."""
@@ -177,6 +211,12 @@ class Client:
         if merged is not None:
             return merged
         merged = httpx.URL(url)
+        if merged.scheme and merged.scheme not in _SCHEMES:
+            # httpx counts 'file:///x' as relative (no host): it would be joined to base_url as a path.
+            raise httpx.UnsupportedProtocol(
+                f"the URL {str(merged)!r} has the scheme {merged.scheme!r}; the client speaks http, https, "
+                "ws or wss (a path such as '/users' is joined to the client's base_url)"
+            )
         if merged.is_relative_url:
             merged = self.base_url.copy_with(raw_path=self.base_url.raw_path + merged.raw_path.lstrip(b"/"))
         if isinstance(url, str):
@@ -198,11 +238,14 @@ class Client:
     ) -> Response:
         """Send a built request; follows redirects when asked, keeping the hops in ``response.history``."""
         __tracebackhide__ = True
-        timeout = self.timeout if timeout is UNSET else timeout
+        if timeout is UNSET:
+            timeout = self.timeout
+        else:
+            check_timeout(timeout)
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
         hops: list[Response] = []
         while True:
-            await request.aread()
+            await _read_body(request)
             response = await self.transport.request(request, timeout=timeout, stream=False)
             self._received(response)
             if not (follow and response.has_redirect_location):
@@ -268,8 +311,10 @@ class Client:
         (``http.disconnect``) and cancels it if it has not finished after ``grace`` seconds.
         """
         __tracebackhide__ = True
+        if timeout is not UNSET:
+            check_timeout(timeout)
         request = self.build_request(method, url, **kwargs)
-        await request.aread()
+        await _read_body(request)
         timeout = self.timeout if timeout is UNSET else timeout
         response = await self.transport.request(request, timeout=timeout, stream=True)
         self._received(response)
@@ -285,11 +330,20 @@ class Client:
         timeout: float | None = UNSET,
     ) -> WebSocketSession:
         """A WebSocket session: ``async with client.websocket_connect("/ws") as ws: ...``."""
+        if timeout is not UNSET:
+            check_timeout(timeout)
+        if isinstance(subprotocols, (str, bytes)):
+            # A str is a sequence too: 'chat' would go out as the subprotocols 'c', 'h', 'a', 't'.
+            raise TypeError(f"subprotocols takes a list of names, such as [{subprotocols!r}], "
+                            f"got the {type(subprotocols).__name__} {subprotocols!r}")
         merged = {"connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
                   "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
         if subprotocols:
             merged["sec-websocket-protocol"] = ", ".join(subprotocols)
-        request = self.build_request("GET", url, headers={**merged, **dict(httpx.Headers(headers or {}))})
+        extra = httpx.Headers()
+        if headers:
+            self._update_headers(extra, headers)
+        request = self.build_request("GET", url, headers={**merged, **dict(extra)})
         session = self.transport.websocket(request, timeout=self.timeout if timeout is UNSET else timeout)
         self.history.append(session)
         self._sessions.append(session)

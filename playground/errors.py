@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import linecache
 from types import TracebackType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.websockets import WebSocketDisconnect as _StarletteWebSocketDisconnect
 
@@ -89,6 +89,20 @@ class MessageTooLarge(ValueError):
 
 class ClientDisconnected(OSError):
     """Raised in the app by ``send()`` once the client has gone (ASGI spec 2.4)."""
+
+
+def check_timeout(timeout: Any) -> None:
+    """A timeout is ``None`` (no bound) or a positive number of seconds.
+
+    Checked where the caller gives one: NaN compares false with everything, so it passed a plain
+    ``<= 0`` test and then made every deadline unreachable; a hung app would hang the kernel.
+    """
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
 
 
 class AppTimeout(TimeoutError):

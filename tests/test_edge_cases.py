@@ -1,0 +1,266 @@
+"""The public API under bad or unusual input, as a learner making typos or a quick experiment hits it.
+
+Each test names the input; the claim is the same throughout: a clear error that says what was wrong,
+raised at once (never a hang, never a bare ``AssertionError`` or ``KeyError`` from inside the client),
+with the client still usable and no app task left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.websockets import WebSocket
+from task_census import running_tasks, settled_tasks
+
+from playground import Client, HTTPEndpoint, WebSocketEndpoint
+from playground.httpfile import HTTPRequestSpec, parse
+
+pytestmark = pytest.mark.anyio
+
+
+class Hello(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        return PlainTextResponse("hello")
+
+    async def post(self, request: Request) -> Response:
+        return PlainTextResponse(await request.body())
+
+
+class Hung(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+class Echo(WebSocketEndpoint):
+    encoding = "text"
+
+    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        await websocket.send_text(data)
+
+
+# -- timeouts -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), "5", -1, True])
+def test_a_client_timeout_that_is_not_a_positive_number_is_refused(timeout: Any) -> None:
+    # NaN passed the old 'timeout <= 0' check and made every wait endless: a hung app hung the kernel.
+    with pytest.raises((ValueError, TypeError), match="timeout must be a positive number of seconds or None"):
+        Client(Hello, timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), 0, -1, "1"])
+async def test_a_per_call_timeout_that_is_not_a_positive_number_is_refused(anyio_backend: str, timeout: Any) -> None:
+    client = Client(Hung, grace=0.1)
+    with anyio.fail_after(2):
+        with pytest.raises((ValueError, TypeError), match="timeout must be a positive number of seconds or None"):
+            await client.get("/", timeout=timeout)
+        with pytest.raises((ValueError, TypeError), match="timeout must be a positive number of seconds"):
+            async with client.stream("GET", "/", timeout=timeout):
+                pass
+        with pytest.raises((ValueError, TypeError), match="timeout must be a positive number of seconds"):
+            client.websocket_connect("/", timeout=timeout)
+    # Refused before the app was called: the client still works.
+    assert (await Client(Hello).get("/")).text == "hello"
+
+
+async def test_an_infinite_timeout_still_means_wait_without_a_bound(anyio_backend: str) -> None:
+    client = Client(Hello, timeout=math.inf)
+    assert (await client.get("/", timeout=math.inf)).text == "hello"
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), 0, -1])
+async def test_a_websocket_receive_timeout_that_is_not_a_positive_number_is_refused(
+    anyio_backend: str, timeout: float
+) -> None:
+    with anyio.fail_after(2):
+        async with Client(Echo).websocket_connect("/") as ws:
+            with pytest.raises(ValueError, match="timeout must be a positive number of seconds or None"):
+                await ws.receive_text(timeout=timeout)
+            await ws.send_text("still open")
+            assert await ws.receive_text() == "still open"
+
+
+# -- URLs, headers, bodies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://testserver/", "file:///etc/passwd", "mailto:someone@example.com"])
+async def test_a_url_with_an_unsupported_scheme_says_so(anyio_backend: str, url: str) -> None:
+    # It used to be a KeyError: 'ftp' from deep inside the scope builder.
+    client = Client(Hello)
+    with pytest.raises(httpx.UnsupportedProtocol, match="http, https, ws or wss"):
+        await client.get(url)
+    with pytest.raises(httpx.UnsupportedProtocol, match="http, https, ws or wss"):
+        client.websocket_connect(url)
+    assert (await client.get("/")).text == "hello"
+
+
+@pytest.mark.parametrize("where", ["call", "client", "websocket"])
+async def test_a_non_ascii_header_value_names_the_header(anyio_backend: str, where: str) -> None:
+    headers = {"X-Name": "José"}
+    with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'.*encode"):
+        if where == "client":
+            Client(Hello, headers=headers)
+        elif where == "call":
+            await Client(Hello).get("/", headers=headers)
+        else:
+            Client(Echo).websocket_connect("/", headers=headers)
+
+
+async def test_a_non_ascii_value_given_as_bytes_reaches_the_app(anyio_backend: str) -> None:
+    class Show(HTTPEndpoint):
+        async def get(self, request: Request) -> Response:
+            return PlainTextResponse(request.headers["x-name"].encode("latin-1").decode())
+
+    r = await Client(Show).get("/", headers={"X-Name": "José".encode()})
+    assert r.text == "José"
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: bytearray(b"abc"), lambda: memoryview(b"abc"), lambda: (part for part in [b"a", b"bc"]),
+             lambda: iter([b"abc"])],
+    ids=["bytearray", "memoryview", "generator", "iterator"],
+)
+async def test_a_body_of_bytes_like_or_a_sync_iterable_is_sent(anyio_backend: str, make: Any) -> None:
+    # httpx reads these only synchronously: the client's 'await request.aread()' failed on a bare
+    # AssertionError (and a bytearray was iterated as integers).
+    r = await Client(Hello).post("/", content=make())
+    assert r.text == "abc"
+
+
+async def test_a_sync_iterable_body_in_a_stream(anyio_backend: str) -> None:
+    async with Client(Hello).stream("POST", "/", content=(part for part in [b"a", b"bc"])) as r:
+        assert await r.aread() == b"abc"
+
+
+# -- lifespan -------------------------------------------------------------------------------------
+
+
+def lifespan_app() -> tuple[Starlette, list[str]]:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
+    return Starlette(lifespan=lifespan), events
+
+
+async def test_starting_a_started_client_again_is_refused_and_leaks_no_lifespan(anyio_backend: str) -> None:
+    baseline = running_tasks()
+    app, events = lifespan_app()
+    client = Client(app)
+    await client.startup()
+    with pytest.raises(RuntimeError, match="already running"):
+        await client.startup()
+    with pytest.raises(RuntimeError, match="already running"):
+        async with client:
+            pass
+    await client.aclose()
+    assert events == ["startup", "shutdown"]
+    assert await settled_tasks(baseline) == baseline
+    # Closed, it can start again.
+    async with client:
+        pass
+    assert events == ["startup", "shutdown", "startup", "shutdown"]
+
+
+# -- WebSocket sessions used in the wrong order -----------------------------------------------------
+
+
+async def test_connecting_a_session_twice_is_refused_and_leaves_it_working(anyio_backend: str) -> None:
+    baseline = running_tasks()
+    client = Client(Echo, timeout=1)
+    with anyio.fail_after(2):
+        ws = await client.websocket_connect("/")
+        with pytest.raises(RuntimeError, match="already connected"):
+            await ws
+        with pytest.raises(RuntimeError, match="already connected"):
+            async with ws:
+                pass
+        await ws.send_text("one app, one session")
+        assert await ws.receive_text() == "one app, one session"
+        await ws.close()
+    assert ws.close_code == 1000
+    assert await settled_tasks(baseline) == baseline
+
+
+async def test_closing_a_session_that_never_connected_does_not_wait(anyio_backend: str) -> None:
+    baseline = running_tasks()
+    client = Client(Echo, timeout=1)
+    ws = client.websocket_connect("/")
+    with anyio.fail_after(0.5):  # it used to wait out the timeout and the grace, then raise AppTimeout
+        await ws.close()
+        await ws.close()
+    assert ws.closed
+    with pytest.raises(RuntimeError, match="closed before it was connected"):
+        await ws
+    assert await settled_tasks(baseline) == baseline
+
+
+async def test_subprotocols_given_as_one_string_are_refused(anyio_backend: str) -> None:
+    # A str is a sequence too: 'chat' went out as the four subprotocols 'c', 'h', 'a', 't'.
+    with pytest.raises(TypeError, match=r"subprotocols takes a list of names.*\['chat'\]"):
+        Client(Echo).websocket_connect("/", subprotocols="chat")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [("hello", TypeError), ({"type": "websocket.receive"}, ValueError),
+     ({"type": "websocket.receive", "text": 5}, TypeError), ({"type": "websocket.receive", "bytes": "x"}, TypeError)],
+    ids=["a-str", "neither-text-nor-bytes", "text-not-str", "bytes-not-bytes"],
+)
+async def test_a_malformed_raw_message_is_refused_before_the_app_sees_it(
+    anyio_backend: str, message: Any, error: type[Exception]
+) -> None:
+    async with Client(Echo, timeout=1).websocket_connect("/") as ws:
+        with pytest.raises(error, match=r"websocket\.receive"):
+            await ws.send(message)
+        await ws.send_text("still fine")
+        assert await ws.receive_text() == "still fine"
+
+
+@pytest.mark.parametrize("code", ["1000", 999, 5000, 1.5])
+async def test_a_close_code_outside_the_websocket_range_is_refused(anyio_backend: str, code: Any) -> None:
+    async with Client(Echo, timeout=1).websocket_connect("/") as ws:
+        with pytest.raises((TypeError, ValueError), match="close code"):
+            await ws.close(code=code)
+        await ws.send_text("still open")
+        assert await ws.receive_text() == "still open"
+    assert ws.close_code == 1000
+
+
+# -- endpoints mounted for the wrong kind of connection ---------------------------------------------
+
+
+async def test_http_to_a_websocket_endpoint_says_what_went_wrong(anyio_backend: str) -> None:
+    # Starlette asserts with no message; the type stays AssertionError (parity), now with one.
+    with pytest.raises(AssertionError, match=r"Echo is a WebSocketEndpoint.*'http' connection"):
+        await Client(Echo).get("/")
+
+
+async def test_a_websocket_to_an_http_endpoint_says_what_went_wrong(anyio_backend: str) -> None:
+    with pytest.raises(AssertionError, match=r"Hello is an HTTPEndpoint.*'websocket' connection"):
+        async with Client(Hello).websocket_connect("/"):
+            pass
+
+
+# -- .http text -----------------------------------------------------------------------------------
+
+
+def test_an_http_text_with_a_byte_order_mark_parses() -> None:
+    # Editors on Windows save one; the first request line read as the method '\ufeffGET'.
+    [spec] = parse("\ufeffGET /users\nAccept: text/plain\n")
+    assert isinstance(spec, HTTPRequestSpec)
+    assert (spec.method, spec.url) == ("GET", "/users")
