@@ -23,6 +23,7 @@ from .errors import (
     MessageTooLarge,
     WebSocketDenied,
     WebSocketDisconnect,
+    check_timeout,
 )
 from .response import Response
 from .trace import Trace
@@ -197,8 +198,7 @@ class ASGIWebSocketSession(WebSocketSession):
         __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
-        if message.get("type") != "websocket.receive":
-            raise ValueError(f"a client sends 'websocket.receive' messages, got {message.get('type')!r}")
+        self._check_client_message(message)
         if self._client_left:
             raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")
         error = self._pending_error()
@@ -212,6 +212,8 @@ class ASGIWebSocketSession(WebSocketSession):
         __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
+        if timeout is not None:
+            check_timeout(timeout)
         message = await self._next("WebSocket receive", self.timeout if timeout is None else timeout)
         kind = message["type"]
         if kind == "playground.too_large":
@@ -270,6 +272,12 @@ class ASGIWebSocketSession(WebSocketSession):
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         __tracebackhide__ = True
+        self._check_close_code(code)
+        if not self._connect_called:
+            # Never connected: there is no app call to end (waiting for one would only time out).
+            if self.closed_by is None:
+                self.closed_by, self.close_code, self.close_reason = "client", code, reason
+            return
         if not self.task.finished and not self._client_left:
             if self._app_closed:
                 self._client_left = True

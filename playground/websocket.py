@@ -62,6 +62,7 @@ class WebSocketSession:
     # Shared and never changed: a session stores its own sequence once the app accepts, and the
     # property hands out copies, so thousands of open sessions need no empty list each.
     _accept_headers: Sequence[tuple[bytes, bytes]] = ()
+    _connect_called = False  # set on the instance by the first connect: a session connects once
 
     # -- what a transport provides --------------------------------------------------------------
 
@@ -142,6 +143,30 @@ class WebSocketSession:
             )
         return data
 
+    @staticmethod
+    def _check_client_message(message: Any) -> None:
+        """A raw message from the client must be one the app could get from a server."""
+        if not isinstance(message, dict):
+            raise TypeError(f"send() takes a 'websocket.receive' message dict, got {type(message).__name__}; "
+                            "use send_text() or send_bytes() for data")
+        if message.get("type") != "websocket.receive":
+            raise ValueError(f"a client sends 'websocket.receive' messages, got {message.get('type')!r}")
+        text, data = message.get("text"), message.get("bytes")
+        if (text is None) == (data is None):
+            raise ValueError("a 'websocket.receive' message needs exactly one of 'text' and 'bytes'")
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"'text' of a 'websocket.receive' message must be a str, got {type(text).__name__}")
+        if data is not None and not isinstance(data, bytes):
+            raise TypeError(f"'bytes' of a 'websocket.receive' message must be bytes, got {type(data).__name__}")
+
+    @staticmethod
+    def _check_close_code(code: Any) -> None:
+        # RFC 6455 close codes a client may send: 1000 to 4999 (the app would get anything otherwise).
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise TypeError(f"the close code must be an int such as 1000, got {code!r}")
+        if not 1000 <= code <= 4999:
+            raise ValueError(f"the close code must be from 1000 to 4999 (1000: normal closure), got {code}")
+
     def _check_size(self, size: int) -> None:
         if self.max_message_size is not None and size > self.max_message_size:
             raise MessageTooLarge(
@@ -153,6 +178,14 @@ class WebSocketSession:
 
     async def __aenter__(self) -> WebSocketSession:
         __tracebackhide__ = True
+        if self.closed and not self._connect_called:
+            raise RuntimeError("this WebSocket session was closed before it was connected; "
+                               "open a new one with client.websocket_connect(...)")
+        if self._connect_called:
+            # A second connect would start a second app call behind the first one's back.
+            raise RuntimeError("this WebSocket session is already connected; use it as it is, or open "
+                               "another with client.websocket_connect(...)")
+        self._connect_called = True
         await self.connect()
         return self
 
