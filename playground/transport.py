@@ -53,6 +53,11 @@ class ASGITransport:
 
     async def startup(self, timeout: float | None) -> None:
         __tracebackhide__ = True
+        running = self.lifespan
+        if running is not None and running.supported and not running.task.finished:
+            # A second startup would start a second lifespan and leave the first never shut down.
+            raise RuntimeError("the app's lifespan is already running on this client (startup has run); "
+                               "await client.aclose() first, or use the client as it is")
         self.lifespan = Lifespan(self.app, timeout=timeout, grace=self.grace, mode=self.lifespan_mode)
         await self.lifespan.startup()
 
