@@ -64,7 +64,11 @@ class HTTPEndpoint:
         warn_misspelt_handlers(cls, {method.lower(): 1 for method in HTTP_METHODS}, "HTTP method handler")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http"
+        # Starlette's bare assert, with a message: mounting the wrong kind of endpoint is a common slip.
+        assert scope["type"] == "http", (
+            f"{type(self).__qualname__} is an HTTPEndpoint; it got a {scope['type']!r} connection "
+            "(a WebSocket needs a WebSocketEndpoint)"
+        )
         self.scope = scope
         self.receive = receive
         self.send = send
@@ -124,7 +128,10 @@ class WebSocketEndpoint:
         warn_misspelt_handlers(cls, WEBSOCKET_HOOKS, "WebSocket hook")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "websocket"
+        assert scope["type"] == "websocket", (
+            f"{type(self).__qualname__} is a WebSocketEndpoint; it got a {scope['type']!r} connection "
+            "(HTTP requests need an HTTPEndpoint)"
+        )
         self.scope = scope
         self.receive = receive
         self.send = send
