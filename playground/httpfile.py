@@ -114,7 +114,8 @@ def _is_comment(line: str) -> bool:
 
 class _Parser:
     def __init__(self, text: str, variables: Mapping[str, Any] | None, base_dir: Path | None) -> None:
-        self.lines = text.splitlines()
+        # A byte order mark (Windows editors save one) would stick to the first method or variable name.
+        self.lines = text.removeprefix("\ufeff").splitlines()
         self.outer = variables or {}
         self.file_variables: dict[str, str] = {}
         self.base_dir = base_dir or Path.cwd()
