@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect
+from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect, check_timeout
 from .response import Response
 from .scope import http_scope, parse_subprotocols, websocket_scope
 from .trace import Trace
@@ -221,11 +221,8 @@ class NetworkWebSocketSession(WebSocketSession):
     async def send(self, message: dict[str, Any]) -> None:
         __tracebackhide__ = True
         connection = self._connected()
-        if message.get("type") != "websocket.receive":
-            raise ValueError(f"a client sends 'websocket.receive' messages, got {message.get('type')!r}")
+        self._check_client_message(message)
         text, data = message.get("text"), message.get("bytes")
-        if (text is None) == (data is None):
-            raise ValueError("a 'websocket.receive' message needs exactly one of 'text' and 'bytes'")
         if self.closed_by == "client":
             raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")
         if self.closed:
@@ -253,6 +250,7 @@ class NetworkWebSocketSession(WebSocketSession):
             return self._close_message
         from websockets.exceptions import ConnectionClosed
 
+        check_timeout(timeout)
         timeout = self.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(timeout):
@@ -303,6 +301,7 @@ class NetworkWebSocketSession(WebSocketSession):
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         __tracebackhide__ = True
+        self._check_close_code(code)
         connection = self.connection
         if connection is None or self._close_message is not None:
             return

@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
 from task_census import running_tasks, settled_tasks
 
-from playground import Client, HTTPEndpoint, WebSocketEndpoint
+from playground import Client, HTTPEndpoint, WebSocketEndpoint, serve
 from playground.httpfile import HTTPRequestSpec, parse
 
 pytestmark = pytest.mark.anyio
@@ -264,3 +264,26 @@ def test_an_http_text_with_a_byte_order_mark_parses() -> None:
     [spec] = parse("\ufeffGET /users\nAccept: text/plain\n")
     assert isinstance(spec, HTTPRequestSpec)
     assert (spec.method, spec.url) == ("GET", "/users")
+
+
+# -- live mode: the same checks over a real connection ----------------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn runs on asyncio only
+async def test_a_live_session_refuses_the_same_bad_input(anyio_backend: str) -> None:
+    async with serve(Echo) as server:
+        live = Client(server.url, timeout=2)
+        with anyio.fail_after(5):
+            with pytest.raises(ValueError, match="timeout must be a positive number"):
+                await live.get("/", timeout=float("nan"))
+            async with live.websocket_connect("/") as ws:
+                with pytest.raises(TypeError, match=r"websocket\.receive"):
+                    await ws.send("hello")  # type: ignore[arg-type]
+                with pytest.raises(ValueError, match="timeout must be a positive number"):
+                    await ws.receive_text(timeout=float("nan"))
+                with pytest.raises(ValueError, match="close code"):
+                    await ws.close(code=5000)
+                await ws.send_text("still open")
+                assert await ws.receive_text() == "still open"
+            assert ws.close_code == 1000
+        await live.aclose()
