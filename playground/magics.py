@@ -80,7 +80,7 @@ async def run_http(target: Any, text: str, *, variables: Mapping[str, Any] | Non
     for spec in parse(text, variables=variables):
         if isinstance(spec, HTTPRequestSpec):
             content = spec.body.encode("utf-8") if spec.body is not None else None
-            results.append(await client.request(spec.method, spec.url, headers=httpx.Headers(spec.headers),
+            results.append(await client.request(spec.method, spec.url, headers=spec.headers,
                                                 content=content))
         else:
             headers = [(n, v) for n, v in spec.headers if n.lower() != "sec-websocket-protocol"]

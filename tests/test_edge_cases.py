@@ -23,6 +23,7 @@ from task_census import running_tasks, settled_tasks
 
 from playground import Client, HTTPEndpoint, WebSocketEndpoint, serve
 from playground.httpfile import HTTPRequestSpec, parse
+from playground.magics import run_http
 
 pytestmark = pytest.mark.anyio
 
@@ -287,3 +288,8 @@ async def test_a_live_session_refuses_the_same_bad_input(anyio_backend: str) -> 
                 assert await ws.receive_text() == "still open"
             assert ws.close_code == 1000
         await live.aclose()
+
+
+async def test_a_non_ascii_header_in_http_text_names_the_header(anyio_backend: str) -> None:
+    with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'"):
+        await run_http(Hello, "GET /\nX-Name: José\n")
