@@ -96,6 +96,8 @@ class AppTask:
                     if isinstance(exc, asyncio.CancelledError):
                         return  # our own cancel: the task simply ends
                 raise  # trio's scope absorbs our own; anything else is the loop shutting down
+            if isinstance(exc, TypeError) and "'await' expression" in str(exc) and _raised_here(exc):
+                exc = _not_awaitable(self.app, exc)
             self.exception = exc  # the app's own error, kept for the caller to raise
             self.trace.finish(f"raised {type(exc).__name__}")
         else:
@@ -187,6 +189,22 @@ def _task_done(task: asyncio.Task[None]) -> None:
         call.cancelled = True
         call.trace.finish("cancelled")
         call._ended()
+
+
+def _raised_here(exc: BaseException) -> bool:
+    """Whether ``exc`` came from ``_run``'s own line, not from inside the app."""
+    return exc.__traceback__ is not None and exc.__traceback__.tb_next is None
+
+
+def _not_awaitable(app: ASGIApp, exc: TypeError) -> TypeError:
+    """Python's "object NoneType can't be used in 'await' expression", in terms of ASGI."""
+    name = getattr(app, "__qualname__", None) or type(app).__qualname__
+    error = TypeError(
+        f"{name}(scope, receive, send) did not return an awaitable ({exc}): an ASGI app is an "
+        "'async def' function, or a class whose instances are awaitable, such as an endpoint"
+    )
+    error.__cause__ = exc
+    return error.with_traceback(exc.__traceback__)
 
 
 def _inside_anyio_shield(task: asyncio.Task[Any]) -> bool:

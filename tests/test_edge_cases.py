@@ -257,6 +257,42 @@ async def test_a_websocket_to_an_http_endpoint_says_what_went_wrong(anyio_backen
             pass
 
 
+# -- something that is not an ASGI app ---------------------------------------------------------------
+
+
+def sync_app(scope: Any, receive: Any, send: Any) -> None:
+    """A learner's first try: right arguments, but not ``async def``."""
+
+
+class NotAwaitable:
+    def __init__(self, scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("app", "name"), [(sync_app, "sync_app"), (NotAwaitable, "NotAwaitable")])
+async def test_an_app_that_is_not_async_says_an_asgi_app_must_be(anyio_backend: str, app: Any, name: str) -> None:
+    baseline = running_tasks()
+    client = Client(app)
+    with pytest.raises(TypeError, match=rf"^{name}\(scope, receive, send\) did not return an awaitable .*"
+                       r"an ASGI app is an 'async def' function"):
+        await client.get("/")
+    with pytest.raises(TypeError, match="did not return an awaitable"):
+        async with client.websocket_connect("/"):
+            pass
+    response = await Client(app, raise_app_exceptions=False).get("/")
+    assert response.status_code == 500
+    assert "did not return an awaitable" in str(response.app_exception)
+    assert await settled_tasks(baseline) == baseline
+
+
+async def test_a_type_error_inside_the_app_is_left_as_it_is(anyio_backend: str) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await None  # type: ignore[misc]  # the app's own mistake, on its own line
+
+    with pytest.raises(TypeError, match=r"^object NoneType can't be used in 'await' expression$"):
+        await Client(app).get("/")
+
+
 # -- .http text -----------------------------------------------------------------------------------
 
 
