@@ -229,6 +229,13 @@ def crash_in_handler() -> Any:
     return Broken
 
 
+def not_async() -> Any:
+    def app(scope: dict[str, Any], receive: Any, send: Any) -> None:  # forgot ``async``
+        pass
+
+    return app
+
+
 def crash_in_sync_handler() -> Any:
     class Broken(HTTPEndpoint):
         def get(self, request: Any) -> Any:
@@ -442,6 +449,11 @@ FAULTS = [
     Fault("crash-starlette-route", "crash", "response start",
           "a route in a Starlette app raises",
           crash_in_starlette_route, http_get, Boom, "boom in a route", frame="homepage"),
+    Fault("crash-not-async", "crash", "response start",
+          "the app is a plain function, not async",
+          not_async, http_get, TypeError,
+          "app(scope, receive, send) did not return an awaitable (object NoneType can't be used in 'await' "
+          "expression): an ASGI app is an 'async def' function"),
     Fault("crash-background-task", "crash", "after the response",
           "a background task raises after the response",
           crash_in_background_task, http_get, Boom, "boom in a background task", frame="fail"),
