@@ -194,11 +194,10 @@ class ASGIWebSocketSession(WebSocketSession):
         ended = "'s task was cancelled, not by the client," if self.task.cancelled else " returned"
         raise ASGIProtocolError(f"the app{ended} without accepting or closing the WebSocket")
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: dict[str, Any]) -> None:
         __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
-        self._check_client_message(message)
         if self._client_left:
             raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")
         error = self._pending_error()

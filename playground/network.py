@@ -218,10 +218,9 @@ class NetworkWebSocketSession(WebSocketSession):
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
         return self.connection
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: dict[str, Any]) -> None:
         __tracebackhide__ = True
         connection = self._connected()
-        self._check_client_message(message)
         text, data = message.get("text"), message.get("bytes")
         if self.closed_by == "client":
             raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")

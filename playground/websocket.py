@@ -69,8 +69,8 @@ class WebSocketSession:
     async def connect(self) -> None:
         raise NotImplementedError
 
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send a raw ``websocket.receive`` message (``{"type": ..., "text": ...}`` or ``"bytes"``)."""
+    async def _send(self, message: dict[str, Any]) -> None:
+        """Send a well-formed ``websocket.receive`` message (``send`` checks a raw one first)."""
         raise NotImplementedError
 
     async def receive(self, timeout: float | None = None) -> dict[str, Any]:
@@ -87,20 +87,26 @@ class WebSocketSession:
 
     # -- the typed helpers, Starlette TestClient's names -----------------------------------------
 
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send a raw ``websocket.receive`` message (``{"type": ..., "text": ...}`` or ``"bytes"``)."""
+        __tracebackhide__ = True
+        self._check_client_message(message)
+        await self._send(message)
+
     async def send_text(self, data: str) -> None:
         __tracebackhide__ = True
         if not isinstance(data, str):
             raise TypeError(f"send_text() takes a str, got {type(data).__name__}; use send_bytes() for bytes")
         if self.max_message_size is not None and len(data) * 4 > self.max_message_size:
             self._check_size(len(data.encode("utf-8")))  # only near the limit is encoding worth it
-        await self.send({"type": "websocket.receive", "text": data})
+        await self._send({"type": "websocket.receive", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
         __tracebackhide__ = True
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}; use send_text() for str")
         self._check_size(len(data))
-        await self.send({"type": "websocket.receive", "bytes": bytes(data)})
+        await self._send({"type": "websocket.receive", "bytes": bytes(data)})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         __tracebackhide__ = True
