@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import httpx
@@ -54,11 +55,25 @@ def _parts_of(url: httpx.URL, scheme: str) -> URLParts:
     return remember(_url_parts, id(url), (url, url.path, url.raw_path.partition(b"?")[0], url.query, server))
 
 
+# What HTTP/1.1 lets a client send (RFC 9110, as h11 checks it when the client is live): a name is a
+# token; a value has no control characters (CR, LF, NUL: a header smuggled into another) and no
+# space at either end.
+_HEADER_NAME = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+\Z")
+_HEADER_VALUE = re.compile(rb"(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?\Z")
+
+
 def _scope_header(pair: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
     shared = _header_pairs.get(pair)
     if shared is None:
+        # Checked once per distinct pair, like the live client: an app must not see a header that no
+        # server would have let through. The same error and message as live mode.
+        name, value = pair
+        if not _HEADER_NAME.match(name):
+            raise httpx.LocalProtocolError(f"Illegal header name {name!r}")
+        if not _HEADER_VALUE.match(value):
+            raise httpx.LocalProtocolError(f"Illegal header value {value!r}")
         # ASGI wants lower-case header names; httpx keeps the caller's spelling in ``raw``.
-        shared = remember(_header_pairs, pair, (pair[0].lower(), pair[1]))
+        shared = remember(_header_pairs, pair, (name.lower(), value))
     return shared
 
 

@@ -242,6 +242,47 @@ async def test_a_close_code_outside_the_websocket_range_is_refused(anyio_backend
     assert ws.close_code == 1000
 
 
+# -- headers no HTTP client may send --------------------------------------------------------------
+
+ILLEGAL_HEADERS = [
+    ({"x-note": "a\r\nx-admin: 1"}, "Illegal header value b'a\\r\\nx-admin: 1'"),  # a smuggled header
+    ({"x-note": "a\nb"}, "Illegal header value b'a\\nb'"),
+    ({"x-note": "a\x00b"}, "Illegal header value b'a\\x00b'"),
+    ({"x-note": " padded"}, "Illegal header value b' padded'"),
+    ({"x note": "v"}, "Illegal header name b'x note'"),
+    ({"x:note": "v"}, "Illegal header name b'x:note'"),
+]
+
+
+@pytest.mark.parametrize(("headers", "message"), ILLEGAL_HEADERS)
+async def test_a_header_no_client_may_send_is_refused_in_process_as_live(
+    anyio_backend: str, headers: dict[str, str], message: str
+) -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope)
+        await PlainTextResponse("hello")(scope, receive, send)
+
+    client = Client(app)
+    with pytest.raises(httpx.LocalProtocolError) as in_process:
+        await client.get("/", headers=headers)
+    with pytest.raises(httpx.LocalProtocolError) as in_process_ws:
+        async with client.websocket_connect("/", headers=headers):
+            pass
+    assert str(in_process.value) == str(in_process_ws.value) == message
+    assert seen == []  # the app never saw it
+    assert (await client.get("/", headers={"x-note": "fine, with inner  spaces"})).text == "hello"
+
+    if anyio_backend == "asyncio":  # serve() runs uvicorn, which runs on asyncio only
+        async with serve(app) as server:
+            live = Client(server.url, timeout=2)
+            with pytest.raises(httpx.LocalProtocolError) as over_the_network:
+                await live.get("/", headers=headers)
+            await live.aclose()
+        assert str(over_the_network.value) == message
+
+
 # -- endpoints mounted for the wrong kind of connection ---------------------------------------------
 
 
