@@ -13,7 +13,7 @@ that went to the wrong app instance, is caught. Two ways of holding N sessions o
 
 Target (DESIGN.md): 10,000 sessions take at most 12x the time of 1,000, on the one-task pattern,
 which measures the sessions themselves. Timed on a shared 2-core machine, that ratio moves from
-about 9x to 15x between runs of the same code: run it several times. ``benchmarks/scale_cost.py``
+about 8x to 16x between runs of the same code: run it several times. ``benchmarks/scale_cost.py``
 counts the same one-task runs under cachegrind instead (instructions and cache misses, the same
 figures every time), which shows where the growth comes from. With a task each, the caller's own
 tasks are in the measure too: per session a coroutine, a Task, a Context, a TaskGroup callback with its own

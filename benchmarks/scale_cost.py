@@ -4,8 +4,8 @@
     python benchmarks/scale_cost.py --ll 2     # simulate a last-level cache of 2 MiB instead of 8
 
 Why count: on this project's 2-core machines the same run of ``benchmarks/scale.py`` takes from 1.9 s
-to 2.5 s minutes apart, and its 1,000-session run from 0.16 s to 0.22 s, so a ratio of the two
-ranges from about 9x to 15x for the same code. Run under valgrind's cachegrind instead, the same
+to 3.0 s minutes apart, and its 1,000-session run from 0.16 s to 0.27 s, so a ratio of the two
+ranges from about 8x to 16x for the same code. Run under valgrind's cachegrind instead, the same
 work gives the same counts every time: the instructions executed, and the misses of a simulated CPU
 cache. They say where the cost grows faster than the sessions, but not by how much time: that
 depends on what a miss costs on the machine. So the estimate of cycles is given twice, with the
