@@ -108,6 +108,12 @@ class AppTask:
         finally:
             self._ended()
 
+    @property
+    def ended_as(self) -> str:
+        """How the call ended, for an error saying what the app did not send: an app cancelled by the
+        client itself never gets this far (that is an ``AppTimeout``), so a cancel came from elsewhere."""
+        return "the app's task was cancelled, not by the client," if self.cancelled else "the app returned"
+
     def _ended(self) -> None:
         self.finished = True
         self.app = self.receive = self.send = None  # type: ignore[assignment]  # see __init__

@@ -150,13 +150,12 @@ class HTTPExchange:
         return None
 
     def missing_response_error(self) -> ASGIProtocolError:
-        # Cancelled by something other than the client (whose own cancels end in AppTimeout): say so.
-        ended = "'s task was cancelled, not by the client," if self.task.cancelled else " returned"
+        ended = self.task.ended_as
         if not self.started:
-            return ASGIProtocolError(f"the app{ended} without sending 'http.response.start'")
+            return ASGIProtocolError(f"{ended} without sending 'http.response.start'")
         if not self.body_complete:
-            return ASGIProtocolError(f"the app{ended} before the response body was complete (more_body=True)")
-        return ASGIProtocolError(f"the app{ended} before sending the trailers it announced")
+            return ASGIProtocolError(f"{ended} before the response body was complete (more_body=True)")
+        return ASGIProtocolError(f"{ended} before sending the trailers it announced")
 
     async def wait_app_return(self) -> None:
         """After the response: let the app finish (background tasks run here) and raise its error."""

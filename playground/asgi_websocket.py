@@ -191,8 +191,7 @@ class ASGIWebSocketSession(WebSocketSession):
             response = Response(500, text="Internal Server Error", request=self.request)
             response.trace, response.app_exception = self.trace, self.task.exception
             raise WebSocketDenied(response=response)
-        ended = "'s task was cancelled, not by the client," if self.task.cancelled else " returned"
-        raise ASGIProtocolError(f"the app{ended} without accepting or closing the WebSocket")
+        raise ASGIProtocolError(f"{self.task.ended_as} without accepting or closing the WebSocket")
 
     async def _send(self, message: dict[str, Any]) -> None:
         __tracebackhide__ = True

@@ -172,6 +172,13 @@ class Client:
         request.method = method
         return request
 
+    def _timeout(self, timeout: Any) -> float | None:
+        """The timeout of one call: the client's unless the call gives one, which is checked."""
+        if timeout is UNSET:
+            return self.timeout
+        check_timeout(timeout)
+        return timeout
+
     @staticmethod
     def _update_headers(target: httpx.Headers, headers: Any) -> None:
         try:
@@ -238,10 +245,7 @@ class Client:
     ) -> Response:
         """Send a built request; follows redirects when asked, keeping the hops in ``response.history``."""
         __tracebackhide__ = True
-        if timeout is UNSET:
-            timeout = self.timeout
-        else:
-            check_timeout(timeout)
+        timeout = self._timeout(timeout)
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
         hops: list[Response] = []
         while True:
@@ -311,11 +315,9 @@ class Client:
         (``http.disconnect``) and cancels it if it has not finished after ``grace`` seconds.
         """
         __tracebackhide__ = True
-        if timeout is not UNSET:
-            check_timeout(timeout)
+        timeout = self._timeout(timeout)
         request = self.build_request(method, url, **kwargs)
         await _read_body(request)
-        timeout = self.timeout if timeout is UNSET else timeout
         response = await self.transport.request(request, timeout=timeout, stream=True)
         self._received(response)
         try:
@@ -330,8 +332,7 @@ class Client:
         timeout: float | None = UNSET,
     ) -> WebSocketSession:
         """A WebSocket session: ``async with client.websocket_connect("/ws") as ws: ...``."""
-        if timeout is not UNSET:
-            check_timeout(timeout)
+        timeout = self._timeout(timeout)
         if isinstance(subprotocols, (str, bytes)):
             # A str is a sequence too: 'chat' would go out as the subprotocols 'c', 'h', 'a', 't'.
             raise TypeError(f"subprotocols takes a list of names, such as [{subprotocols!r}], "
@@ -344,7 +345,7 @@ class Client:
         if headers:
             self._update_headers(extra, headers)
         request = self.build_request("GET", url, headers={**merged, **dict(extra)})
-        session = self.transport.websocket(request, timeout=self.timeout if timeout is UNSET else timeout)
+        session = self.transport.websocket(request, timeout=timeout)
         self.history.append(session)
         self._sessions.append(session)
         if len(self._sessions) >= self._prune_at:
