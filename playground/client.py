@@ -19,7 +19,7 @@ import httpx
 from .errors import check_timeout
 from .lifespan import LifespanMode
 from .response import Response
-from .scope import remember
+from .scope import DEFAULT_PORTS, remember
 from .websocket import WebSocketSession
 
 __all__ = ["Client"]
@@ -32,10 +32,12 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _SCHEMES = ("http", "https", "ws", "wss")
 
 
-def _header_error(headers: Any) -> ValueError | None:
+def _header_error(headers: Any) -> Exception | None:
     """Which header httpx could not encode (it says only 'ascii codec can't encode'), and what to do."""
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     for name, value in pairs:
+        if isinstance(name, bytes) and not name.isascii():
+            return httpx.LocalProtocolError(f"Illegal header name {name!r}")  # the scope's rule, and h11's
         for part, what in ((name, "name"), (value, "value")):
             if isinstance(part, str) and not part.isascii():
                 return ValueError(
@@ -51,6 +53,44 @@ async def _read_body(request: httpx.Request) -> None:
         await request.aread()
     else:
         request.read()
+
+
+def redirect_method(method: str, status_code: int) -> str:
+    """303 turns anything but HEAD into GET; so does 302 (as browsers do), and 301 a POST."""
+    if status_code in (302, 303) and method != "HEAD":
+        return "GET"
+    if status_code == 301 and method == "POST":
+        return "GET"
+    return method
+
+
+def redirect_url(request: httpx.Request, response: httpx.Response) -> httpx.URL:
+    location = response.headers["location"]
+    try:
+        url = httpx.URL(location)
+    except httpx.InvalidURL as exc:
+        raise httpx.RemoteProtocolError(f"Invalid URL in location header: {exc}.", request=request) from None
+    if url.scheme and not url.host:  # 'http:/path', an absolute form without a host
+        url = url.copy_with(host=request.url.host)
+    if url.is_relative_url:
+        url = request.url.join(url)
+    if request.url.fragment and not url.fragment:
+        url = url.copy_with(fragment=request.url.fragment)
+    return url
+
+
+def _port(url: httpx.URL) -> int | None:
+    return url.port or DEFAULT_PORTS.get(url.scheme)
+
+
+def same_origin(url: httpx.URL, other: httpx.URL) -> bool:
+    return url.scheme == other.scheme and url.host == other.host and _port(url) == _port(other)
+
+
+def is_https_upgrade(url: httpx.URL, location: httpx.URL) -> bool:
+    """http://host(:80) to https://host(:443): the one cross-origin hop that keeps ``Authorization``."""
+    return (url.host == location.host and url.scheme == "http" and _port(url) == 80
+            and location.scheme == "https" and _port(location) == 443)
 
 
 class _Unset:
@@ -261,16 +301,24 @@ class Client:
             request = self._redirect(request, response)
 
     def _redirect(self, request: httpx.Request, response: Response) -> httpx.Request:
-        method = request.method
-        see_other = response.status_code == 303 and method != "HEAD"
-        if see_other or (response.status_code in (301, 302) and method == "POST"):
-            method = "GET"
-        url = request.url.join(response.headers["location"])
-        keep_body = response.status_code in (307, 308)
-        headers = {k: v for k, v in request.headers.items() if k not in ("host", "cookie", "content-length")}
-        if not keep_body:
-            headers.pop("content-type", None)
-        return self.build_request(method, url, headers=headers, content=request.content if keep_body else None)
+        """The next hop's request, by httpx's rules (``httpx.Client._build_redirect_request``)."""
+        method = redirect_method(request.method, response.status_code)
+        url = redirect_url(request, response)
+        headers = httpx.Headers(request.headers)  # the raw pairs: a repeated header stays repeated
+        if not same_origin(url, request.url):
+            if not is_https_upgrade(request.url, url):
+                headers.pop("authorization", None)  # credentials never follow to another origin
+            headers["host"] = url.netloc.decode("ascii")
+        body_dropped = method != request.method and method == "GET"
+        if body_dropped:
+            headers.pop("content-length", None)
+            headers.pop("transfer-encoding", None)
+        # The jar decides which cookies the next origin gets, not the previous request's header.
+        headers.pop("cookie", None)
+        redirected = httpx.Request(method, url, headers=headers, cookies=self.cookies,
+                                   stream=_EMPTY if body_dropped else request.stream)
+        redirected.method = method  # as httpx's: a method only changes to GET
+        return redirected
 
     def _received(self, response: Response) -> None:
         if "set-cookie" in response.headers:
