@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
 
-from .channel import TIMEOUT, Channel
+from ._private_api import inside_anyio_shield
+from .channel import TIMEOUT, Channel, running_loop
 from .errors import AppTimeout, Frame, frames_of
 from .trace import Trace
 
@@ -60,7 +60,7 @@ class AppTask:
         self.waiting_at: list[Frame] = _NO_FRAMES
 
     def start(self) -> None:
-        loop = asyncio._get_running_loop()
+        loop = running_loop()
         if loop is not None:
             task = self._handle = loop.create_task(self._run())
             # For a task cancelled before its first step, where ``_run`` never runs; ``_run`` takes
@@ -127,7 +127,7 @@ class AppTask:
         if self._handle is None or self.finished:
             return
         if isinstance(self._handle, asyncio.Task):
-            if _inside_anyio_shield(self._handle):
+            if inside_anyio_shield(self._handle):
                 self._handle.get_loop().call_later(SHIELD_RECHECK, self.cancel)
                 return
         self._handle.cancel()
@@ -215,22 +215,3 @@ def _not_awaitable(app: ASGIApp, exc: TypeError) -> TypeError:
     )
     error.__cause__ = exc
     return error.with_traceback(exc.__traceback__)
-
-
-def _inside_anyio_shield(task: asyncio.Task[Any]) -> bool:
-    """Whether anyio is holding off cancellation for ``task`` right now (a shielded cancel scope).
-
-    anyio keeps this per task in its asyncio backend; when that is not there to read (anyio not in
-    use, or arranged differently), the answer is no and the cancel goes through at once.
-    """
-    backend = sys.modules.get("anyio._backends._asyncio")  # not loaded: no anyio scope anywhere
-    task_states = getattr(backend, "_task_states", None)
-    if task_states is None:
-        return False
-    state = task_states.get(task)
-    scope = getattr(state, "cancel_scope", None)
-    while scope is not None:
-        if getattr(scope, "shield", False):
-            return True
-        scope = getattr(scope, "_parent_scope", None)
-    return False

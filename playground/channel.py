@@ -30,6 +30,14 @@ WAKE_EVERY = 0.1
 TIMEOUT: Any = _Timeout()
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop, or None (under trio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _wake(waiter: Any) -> None:
     if isinstance(waiter, asyncio.Future):
         if not waiter.done():
@@ -102,7 +110,7 @@ class Channel(list[T]):
         On asyncio this is a plain future, not a coroutine: a reader that waits long, such as an app
         idle in ``receive()`` while thousands of sessions are open, keeps one object less alive.
         """
-        loop = asyncio._get_running_loop()
+        loop = running_loop()
         if loop is None:
             return self._wait_trio(None)
         future = loop.create_future()
@@ -122,7 +130,7 @@ class Channel(list[T]):
     # every session that waits.
     async def _arrival(self, timeout: float | None, take: bool) -> Any:
         if not self:
-            loop = asyncio._get_running_loop()
+            loop = running_loop()
             if loop is None:
                 if not await self._wait_trio(timeout):
                     return TIMEOUT if take else False

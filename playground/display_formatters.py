@@ -51,7 +51,7 @@ def register(shell: Any) -> None:
     formatters = shell.display_formatter.formatters
     for mime, make in (("text/html", _html_formatter), ("text/plain", _text_formatter)):
         formatter = formatters[mime]
-        current = formatter.type_printers.get(type)
+        current = formatter.for_type(type)  # IPython's public lookup: the printer now used for classes
         if current is not None and hasattr(current, _MARK):
             continue
         formatter.for_type(type, make(current))
@@ -61,12 +61,12 @@ def unregister(shell: Any) -> None:
     formatters = shell.display_formatter.formatters
     for mime in ("text/html", "text/plain"):
         formatter = formatters[mime]
-        current = formatter.type_printers.get(type)
+        current = formatter.for_type(type)
         if current is None or not hasattr(current, _MARK):
             continue
         previous = getattr(current, _MARK)
         if previous is None:
-            formatter.type_printers.pop(type, None)
+            formatter.pop(type, None)
         else:
             formatter.for_type(type, previous)
 

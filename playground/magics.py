@@ -293,7 +293,9 @@ def unload_ipython_extension(ipython: Any) -> None:
 
     cleanup = ipython.input_transformers_cleanup
     cleanup[:] = [t for t in cleanup if not getattr(t, "playground", False)]
-    magics = ipython.magics_manager.magics
+    from ._private_api import magics_table
+
+    magics = magics_table(ipython)
     magics["line"].pop("http", None)
     magics["cell"].pop("http", None)
     magics["cell"].pop("ws", None)

@@ -321,9 +321,8 @@ class NetworkWebSocketSession(WebSocketSession):
         if exc is None:
             await self.close()
             return
-        # The block is failing already: close without hiding that error, and within a bound.
+        # The block is failing already: close without hiding that error. The closing handshake is
+        # bounded by websockets' close_timeout (the session's timeout), after which it drops the
+        # connection itself.
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(self.timeout):
-                await self.close()
-        if self.connection is not None and self._close_message is None:
-            self.connection.transport.abort()
+            await self.close()

@@ -10,15 +10,9 @@ from .trace import Trace
 
 
 def read_body(response: httpx.Response, body: bytes) -> None:
-    """Give a response its whole body, as ``read()`` would, without re-streaming plain bytes."""
-    if "content-encoding" in response.headers:
-        response.stream = httpx.ByteStream(body)
-        response.read()  # decodes gzip/deflate/...
-    else:
-        # What ``read()`` leaves behind, set directly: it costs a large share of a fast request.
-        response._content = body
-        response.is_stream_consumed = True
-        response.is_closed = True
+    """Give a response its whole body, as if it had been streamed and read (decoding gzip and the like)."""
+    response.stream = httpx.ByteStream(body)
+    response.read()
 
 
 class Response(httpx.Response):

@@ -23,6 +23,8 @@ import html
 import ipaddress
 import logging
 import socket
+import sys
+import urllib.parse
 import warnings
 from collections.abc import Generator, Iterator
 from types import TracebackType
@@ -30,10 +32,10 @@ from typing import Any
 
 import uvicorn
 from starlette.requests import ClientDisconnect
-from uvicorn.lifespan.on import LifespanOn
-from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 
+from ._private_api import uvicorn_http_protocols
 from .app_task import ASGIApp
+from .errors import ClientDisconnected
 
 __all__ = ["NetworkExposureWarning", "Server", "ServerStartupError", "serve"]
 
@@ -128,12 +130,9 @@ class _UvicornServer(uvicorn.Server):
         self.ready = asyncio.Event()
 
     @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The kernel's SIGINT handler is how "interrupt" works; uvicorn (0.29+) would replace it.
+    def capture_signals(self) -> Iterator[None]:  # _private_api: uvicorn:Server
+        # The kernel's SIGINT handler is how "interrupt" works; uvicorn would replace it.
         yield
-
-    def install_signal_handlers(self) -> None:  # the same, for uvicorn before 0.29
-        pass
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -143,24 +142,24 @@ class _UvicornServer(uvicorn.Server):
             self.ready.set()
 
 
-class _TrackedLifespan(LifespanOn):
-    """uvicorn's lifespan, keeping its task so a forced stop can cancel an app stuck in startup."""
-
-    task: asyncio.Task[Any] | None = None
-
-    async def main(self) -> None:
-        self.task = asyncio.current_task()
-        await super().main()
-
-
 class _GoingAway:
-    """Wraps the app to know its open WebSockets, so ``stop()`` can close them with 1001."""
+    """Wraps the app: knows its open WebSockets, so ``stop()`` can close them with 1001, and the lifespan
+    task, so a forced stop can cancel an app stuck in startup or shutdown.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Each call also names its server for the log router, so the lines land in ``server.logs`` even when
+    uvicorn runs a request in a fresh context (its ``reset_contextvars`` option).
+    """
+
+    def __init__(self, app: ASGIApp, server: Server) -> None:
         self.app = app
+        self.server = server
         self.open: set[_OpenWebSocket] = set()
+        self.lifespan_task: asyncio.Task[Any] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        _current_server.set(self.server)
+        if scope["type"] == "lifespan":
+            self.lifespan_task = asyncio.current_task()
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
@@ -201,8 +200,8 @@ class _OpenWebSocket:
             await self._send({"type": "websocket.close", "code": 1001, "reason": "server shutting down"})
 
 
-class _EndsResponsesOnShutdown:
-    """Mixed into uvicorn's HTTP protocol (h11 or httptools) for our servers only.
+class _EndsResponsesOnShutdown:  # _private_api: uvicorn.protocols.http.*_impl
+    """Mixed into uvicorn's HTTP/1.1 protocol (h11, httptools or zttp) for our servers only.
 
     uvicorn's own ``shutdown()`` lets a response in progress run to its end, which an endless stream
     never reaches: it is cancelled after the graceful period, with an error in the log. Here a response
@@ -260,8 +259,7 @@ class _EndsResponsesOnShutdown:
         self.heard_by_receive = self.receiving > 0
         scope = cycle.scope
         self.logger.info('%s - "%s %s HTTP/%s" cut short: the server is shutting down',
-                         get_client_addr(scope), scope["method"], get_path_with_query_string(scope),
-                         scope["http_version"])
+                         _client_address(scope), scope["method"], _target(scope), scope["http_version"])
         client_reads = not self.flow.write_paused
         # What uvicorn does when the client goes: receive() answers http.disconnect, a send waiting for
         # the client to read returns, and nothing more is written.
@@ -286,14 +284,34 @@ def _ending_responses_on_shutdown(protocol: type[asyncio.Protocol]) -> type[asyn
     return type(protocol.__name__, (_EndsResponsesOnShutdown, protocol), {"__module__": __name__})
 
 
-def _uvicorn_http_protocols() -> tuple[type[asyncio.Protocol], ...]:
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+def _client_address(scope: dict[str, Any]) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else ""
 
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # httptools is not installed
-        return (H11Protocol,)
-    return (H11Protocol, HttpToolsProtocol)
+
+def _target(scope: dict[str, Any]) -> str:
+    """The request target as uvicorn's access log writes it."""
+    path = urllib.parse.quote(scope.get("root_path", "") + scope["path"])
+    return f"{path}?{scope['query_string'].decode('ascii')}" if scope["query_string"] else path
+
+
+def _protocol_ending_responses(config: uvicorn.Config) -> type[asyncio.Protocol]:
+    """The connection protocol ``config`` chose, able to end its responses on ``stop()``.
+
+    An HTTP protocol this does not know could not keep that promise, so it is refused by name.
+    """
+    known = uvicorn_http_protocols()
+    for protocol in known.values():
+        if issubclass(config.http_protocol_class, protocol):
+            return _ending_responses_on_shutdown(config.http_protocol_class)
+    chosen = config.http if isinstance(config.http, str) else config.http_protocol_class.__name__
+    if getattr(config, "http2", False):
+        chosen += " with http2=True"
+    raise ValueError(
+        f"serve() cannot run uvicorn's HTTP protocol {chosen!r}: stop() ends streaming responses only "
+        f"with an HTTP/1.1 protocol it knows; pass http= one of {', '.join(map(repr, known))} (or leave "
+        "http= out)"
+    )
 
 
 # -- the handle -----------------------------------------------------------------------------------------
@@ -360,7 +378,7 @@ class Server:
         if self.running:
             return self
         _require_asyncio()
-        self._app = _GoingAway(self.app)
+        self._app = _GoingAway(self.app, self)
         config = uvicorn.Config(self._app, host=self.host, port=self.port, **self.uvicorn_options)
         # The task (and every connection it accepts) runs in a context naming this server: the log router.
         context = contextvars.copy_context()
@@ -368,14 +386,11 @@ class Server:
         _router.acquire()
         try:
             context.run(config.load)
+            config.http_protocol_class = _protocol_ending_responses(config)
             listener = _bind(self.host, self.port)
         except BaseException:
             _router.release()
             raise
-        if config.lifespan_class is LifespanOn:
-            config.lifespan_class = _TrackedLifespan
-        if issubclass(config.http_protocol_class, _uvicorn_http_protocols()):
-            config.http_protocol_class = _ending_responses_on_shutdown(config.http_protocol_class)
         self.port = config.port = listener.getsockname()[1]
         self._uvicorn = _UvicornServer(config)
         self._failure = None
@@ -447,8 +462,7 @@ class Server:
                 if not done:
                     task.cancel()
                     await asyncio.wait({task})
-            lifespan = getattr(server, "lifespan", None)
-            lifespan_task = getattr(lifespan, "task", None)
+            lifespan_task = self._app.lifespan_task if self._app is not None else None
             if lifespan_task is not None and not lifespan_task.done():  # stuck in startup or shutdown
                 lifespan_task.cancel()
                 await asyncio.wait({lifespan_task}, timeout=timeout)
@@ -525,13 +539,18 @@ def _require_asyncio() -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        try:
-            import sniffio
-
-            library = sniffio.current_async_library()
-        except Exception:
-            library = "no event loop"
         raise RuntimeError(
-            f"serve() runs uvicorn, which needs asyncio, but this code runs under {library}; "
+            f"serve() runs uvicorn, which needs asyncio, but this code runs under {_event_loop_library()}; "
             "live mode is asyncio-only (the in-process Client(app) works on trio)"
         ) from None
+
+
+def _event_loop_library() -> str:
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+            return "trio"
+        except RuntimeError:
+            pass
+    return "no event loop"

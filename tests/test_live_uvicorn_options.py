@@ -1,0 +1,110 @@
+"""``serve()`` with uvicorn's newer options: every HTTP protocol keeps stop()'s promise or is refused by
+name, and ``reset_contextvars`` still routes each line to ``server.logs``."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import anyio
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from playground import serve
+from playground._private_api import uvicorn_http_protocols
+
+pytestmark = pytest.mark.anyio
+HTTP_PROTOCOLS = sorted(uvicorn_http_protocols())
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def events(request: Request) -> Response:
+    async def forever():  # type: ignore[no-untyped-def]
+        number = 0
+        while True:
+            yield f"data: {number}\n\n"
+            number += 1
+            await asyncio.sleep(0.01)
+
+    return StreamingResponse(forever(), media_type="text/event-stream")
+
+
+async def hello(request: Request) -> Response:
+    return PlainTextResponse("hello")
+
+
+async def boom(request: Request) -> Response:
+    raise ValueError("boom in the app")
+
+
+app = Starlette(routes=[Route("/events", events), Route("/hello", hello), Route("/boom", boom)])
+
+
+def test_zttp_is_among_the_protocols_checked() -> None:
+    pytest.importorskip("zttp", reason="zttp is in the test extra; without it uvicorn has no http='zttp'")
+    assert "zttp" in HTTP_PROTOCOLS and "h11" in HTTP_PROTOCOLS
+
+
+@pytest.mark.parametrize("http", HTTP_PROTOCOLS)
+async def test_stop_ends_a_stream_with_every_http_protocol_it_knows(http: str) -> None:
+    server = await serve(app, http=http)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        assert (await client.get(server.url + "/hello")).text == "hello"
+        async with client.stream("GET", server.url + "/events") as response:
+            chunks = response.aiter_bytes()
+            assert (await anext(chunks)).startswith(b"data: 0")
+            with anyio.fail_after(3):  # uvicorn's graceful period alone would take 1 s, then cancel
+                await server.stop()
+            with pytest.raises(httpx.RemoteProtocolError):
+                async for _ in chunks:
+                    pass
+    assert any(line.endswith('"GET /events HTTP/1.1" cut short: the server is shutting down')
+               for line in server.logs)
+    assert [line for line in server.logs if line.startswith(("ERROR", "WARNING"))] == []
+
+
+async def test_an_http_protocol_it_does_not_know_is_refused_by_name() -> None:
+    class OwnProtocol(asyncio.Protocol):
+        pass
+
+    with pytest.raises(ValueError, match=r"cannot run uvicorn's HTTP protocol 'OwnProtocol'.*pass http="):
+        await serve(app, http=OwnProtocol)
+    if "zttp" in HTTP_PROTOCOLS:
+        with pytest.raises(ValueError, match=r"'zttp with http2=True'.*pass http="):
+            await serve(app, http="zttp", http2=True)
+    # Nothing was left listening or routed: a normal server starts and stops as ever.
+    async with serve(app) as server, httpx.AsyncClient(trust_env=False) as client:
+        assert (await client.get(server.url + "/hello")).text == "hello"
+
+
+async def test_a_refused_protocol_leaves_the_port_free() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ValueError):
+        await serve(app, port=port, http=type("Other", (asyncio.Protocol,), {}))
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))  # would fail if the listener had been left open
+
+
+@pytest.mark.parametrize("http", [p for p in HTTP_PROTOCOLS if p != "httptools"])  # httptools lacks it
+async def test_reset_contextvars_keeps_the_logs_in_server_logs(
+    http: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    capfd.readouterr()
+    async with serve(app, http=http, reset_contextvars=True) as server:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            assert (await client.get(server.url + "/hello")).status_code == 200
+            assert (await client.get(server.url + "/boom")).status_code == 500
+    text = "\n".join(server.logs)
+    assert '"GET /hello HTTP/1.1" 200' in text
+    assert "Exception in ASGI application" in text and "ValueError: boom in the app" in text
+    assert capfd.readouterr() == ("", "")
