@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 SANITIZE := notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit nbval notebooks clean-notebooks check-notebooks bench clean
+.PHONY: lab test test-latest lint unit nbval notebooks clean-notebooks check-notebooks bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,21 @@ notebooks: $(VENV)/.installed-test
 check-notebooks: $(VENV)/.installed-test
 	$(BIN)/nbstripout --keep-output --keep-count --verify notebooks/*.ipynb
 
+# The newest release of every runtime and test dependency, past pyproject.toml's upper bounds, in an
+# environment of its own: first the canaries (tests/test_private_api.py: they name the attribute a
+# release moved), then the suite. The versions tried are printed first.
+LATEST := .venv-latest
+RUNTIME := starlette|httpx|anyio|websockets|uvicorn|ipykernel|ipython|zttp|h11
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade $$($(PYTHON) tools/unbounded_requirements.py)
+	$(LATEST)/bin/python -m pip install --quiet --no-deps -e .
+	@$(LATEST)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^($(RUNTIME))=='
+	$(LATEST)/bin/python -m pytest -q tests/test_private_api.py
+	$(LATEST)/bin/python -m pytest -q tests
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
 
@@ -50,4 +65,4 @@ wheelhouse: | $(BIN)/python
 	$(BIN)/python -m pip wheel --quiet --wheel-dir wheelhouse '.[lab]' 'setuptools>=69'
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LATEST) build *.egg-info

@@ -7,12 +7,13 @@ import gc
 from typing import Any
 
 import anyio
-import sniffio
+
+from playground.channel import running_loop
 
 
 def running_tasks() -> set[Any]:
     """Every task alive on the current loop, asyncio or trio (trio: the whole task tree)."""
-    if sniffio.current_async_library() == "asyncio":
+    if running_loop() is not None:
         return set(asyncio.all_tasks())
     import trio
 
