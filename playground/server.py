@@ -35,6 +35,7 @@ from starlette.requests import ClientDisconnect
 
 from ._private_api import uvicorn_http_protocols
 from .app_task import ASGIApp
+from .browser_link import BrowserLink, browser_link, check_public_url, jupyter_base_url, proxied_path
 from .errors import ClientDisconnected
 
 __all__ = ["NetworkExposureWarning", "Server", "ServerStartupError", "serve"]
@@ -53,14 +54,17 @@ class ServerStartupError(RuntimeError):
     """The server did not start (the app's lifespan startup failed, or uvicorn gave up)."""
 
 
-def serve(app: ASGIApp, host: str = LOOPBACK, port: int = 0, *, startup_timeout: float = 10.0,
-          **uvicorn_options: Any) -> Server:
+def serve(app: ASGIApp, host: str = LOOPBACK, port: int = 0, *, public_url: str | None = None,
+          startup_timeout: float = 10.0, **uvicorn_options: Any) -> Server:
     """Serve ``app`` with uvicorn on the running asyncio loop; ``await`` it, or ``async with`` it.
 
-    ``host`` defaults to loopback and ``port=0`` to a free port (``server.url`` has the real one).
+    ``host`` defaults to loopback and ``port=0`` to a free port (``server.url`` has the real one, for
+    clients in the kernel). ``server.link`` is what a learner's browser opens: through
+    jupyter-server-proxy when the kernel's Jupyter server has it, else ``server.url``; ``public_url``
+    sets it outright (``{port}`` in it becomes the port).
     Other keyword arguments go to ``uvicorn.Config`` (``lifespan``, ``ws_max_size``, ``root_path``...).
     """
-    return Server(app, host, port, startup_timeout=startup_timeout, **uvicorn_options)
+    return Server(app, host, port, public_url=public_url, startup_timeout=startup_timeout, **uvicorn_options)
 
 
 # -- logging: uvicorn's loggers are global, so each line is routed to the server whose task logged it ----
@@ -148,11 +152,16 @@ class _GoingAway:
 
     Each call also names its server for the log router, so the lines land in ``server.logs`` even when
     uvicorn runs a request in a fresh context (its ``reset_contextvars`` option).
+
+    A request that came through jupyter-server-proxy's ``proxy/absolute/<port>/`` keeps that prefix in its
+    path; its scope gets the prefix as ``root_path`` (ASGI: the path includes it), so an app that writes
+    its own URLs (``url_for``, redirects) writes them under the prefix. Other requests are left as sent.
     """
 
-    def __init__(self, app: ASGIApp, server: Server) -> None:
+    def __init__(self, app: ASGIApp, server: Server, absolute_prefix: str | None = None) -> None:
         self.app = app
         self.server = server
+        self.absolute_prefix = absolute_prefix
         self.open: set[_OpenWebSocket] = set()
         self.lifespan_task: asyncio.Task[Any] | None = None
 
@@ -160,6 +169,10 @@ class _GoingAway:
         _current_server.set(self.server)
         if scope["type"] == "lifespan":
             self.lifespan_task = asyncio.current_task()
+        elif self.absolute_prefix is not None and not scope.get("root_path"):
+            path, prefix = scope["path"], self.absolute_prefix
+            if path == prefix or path.startswith(prefix + "/"):
+                scope = {**scope, "root_path": prefix}
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
@@ -320,17 +333,18 @@ def _protocol_ending_responses(config: uvicorn.Config) -> type[asyncio.Protocol]
 class Server:
     """A uvicorn server running on the caller's event loop.
 
-    ``url``, ``host``, ``port``; ``logs`` (uvicorn's lines, newest last); ``state``: "not started",
-    "running", "stopped" or "failed". ``await server.stop()`` ends it; ``await server`` starts it
-    (again, on the same port, after a stop).
+    ``url``, ``host``, ``port``; ``link`` (where a learner's browser opens it, and by which way);
+    ``logs`` (uvicorn's lines, newest last); ``state``: "not started", "running", "stopped" or "failed".
+    ``await server.stop()`` ends it; ``await server`` starts it (again, on the same port, after a stop).
     """
 
-    def __init__(self, app: ASGIApp, host: str = LOOPBACK, port: int = 0, *, startup_timeout: float = 10.0,
-                 **uvicorn_options: Any) -> None:
+    def __init__(self, app: ASGIApp, host: str = LOOPBACK, port: int = 0, *, public_url: str | None = None,
+                 startup_timeout: float = 10.0, **uvicorn_options: Any) -> None:
         if not callable(app):
             raise TypeError(f"serve() needs an ASGI app (a callable), got {app!r:.80}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 (any free port) to 65535, got {port!r}")
+        check_public_url(public_url)
         misplaced = _NOT_HERE.intersection(uvicorn_options)
         if misplaced:
             raise ValueError(f"serve() runs one server on this loop; {', '.join(sorted(misplaced))} "
@@ -343,6 +357,7 @@ class Server:
         self.app = app
         self.host = host
         self.port = port
+        self.public_url = public_url
         self.startup_timeout = startup_timeout
         self.uvicorn_options = {"log_level": "info", "log_config": None, "timeout_graceful_shutdown": 1,
                                 **uvicorn_options}
@@ -357,6 +372,13 @@ class Server:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def link(self) -> BrowserLink:
+        """Where a learner's browser opens this server: ``link.url``, and ``link.via``: "loopback" (the
+        same as ``url``), "jupyter-server-proxy" (a path on the Jupyter server the notebook came from)
+        or "public_url"."""
+        return browser_link(self.port, self.url, self.public_url)
 
     @property
     def logs(self) -> list[str]:
@@ -392,6 +414,9 @@ class Server:
             _router.release()
             raise
         self.port = config.port = listener.getsockname()[1]
+        base_url = jupyter_base_url()
+        if base_url is not None:
+            self._app.absolute_prefix = proxied_path(base_url, self.port, absolute=True).rstrip("/")
         self._uvicorn = _UvicornServer(config)
         self._failure = None
         self._task = asyncio.get_running_loop().create_task(self._run(listener), context=context)
@@ -495,15 +520,20 @@ class Server:
         return getattr(self.app, "__qualname__", None) or type(self.app).__qualname__
 
     def __repr__(self) -> str:
-        return f"<Server {self.url} {self.state}, serving {self._app_name()}>"
+        link = self.link
+        shown = "" if link.via == "loopback" else f"; in a browser: {link.url} ({link.describe()})"
+        return f"<Server {self.url} {self.state}, serving {self._app_name()}{shown}>"
 
     def _repr_html_(self) -> str:
-        url = html.escape(self.url)
+        link = self.link
+        href = html.escape(link.url)
         colour = "#2e7d32" if self.running else "#757575"
+        in_kernel = "" if link.via == "loopback" else f"; in the kernel: <code>{html.escape(self.url)}</code>"
         return (
             f'<div class="playground-server">uvicorn serving <code>{html.escape(self._app_name())}</code> at '
-            f'<a href="{url}" target="_blank">{url}</a> '
-            f'<span style="color: {colour}; font-weight: bold">{html.escape(self.state)}</span></div>'
+            f'<a href="{href}" target="_blank">{href}</a> '
+            f'<span style="color: {colour}; font-weight: bold">{html.escape(self.state)}</span> '
+            f'<small>({html.escape(link.describe())}{in_kernel})</small></div>'
         )
 
 

@@ -1,8 +1,9 @@
 """The chat page from the seed documentation, as the live-mode tests serve it.
 
 Unchanged from the documentation except for two things: the endpoint classes come from ``playground``,
-and the page opens its socket on the host it was served from (``location.host``), not a hard-coded
-``localhost:8000``, since ``serve()`` picks a free port.
+and the page opens its socket beside itself (the page's own scheme, host and path, ``ws:`` for
+``http:`` and ``wss:`` for ``https:``), not at a hard-coded ``localhost:8000``: ``serve()`` picks a
+free port, and behind jupyter-server-proxy the page lives under a path prefix.
 """
 
 from starlette.applications import Starlette
@@ -26,7 +27,7 @@ html = """
         <ul id='messages'>
         </ul>
         <script>
-            var ws = new WebSocket("ws://" + location.host + "/ws");
+            var ws = new WebSocket(new URL("ws", location.href.replace(/^http/, "ws")));
             ws.onmessage = function(event) {
                 var messages = document.getElementById('messages')
                 var message = document.createElement('li')

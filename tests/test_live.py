@@ -152,7 +152,7 @@ async def exercise(client: Client, *, live: bool) -> None:
     """The same notebook code, in-process or over the network; only the denial differs (see below)."""
     response = await client.get("/")
     assert response.status_code == 200
-    assert 'new WebSocket("ws://" + location.host + "/ws")' in response.text
+    assert 'new WebSocket(new URL("ws", location.href.replace(/^http/, "ws")))' in response.text
     assert response.trace is not None and response.trace.types[-2:] == ["http.response.start", "http.response.body"]
 
     response = await client.get("/items/tea", params={"q": "hot"})
