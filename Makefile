@@ -65,4 +65,4 @@ wheelhouse: | $(BIN)/python
 	$(BIN)/python -m pip wheel --quiet --wheel-dir wheelhouse '.[lab]' 'setuptools>=69'
 
 clean:
-	rm -rf $(VENV) $(LATEST) build *.egg-info
+	rm -rf $(VENV) $(LATEST) .node build *.egg-info

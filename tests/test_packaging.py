@@ -47,6 +47,17 @@ def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
     assert pip_lines == ["-e ."], "the project itself is installed from the checkout with pip"
 
 
+def test_binder_builds_on_a_python_the_project_supports() -> None:
+    # repo2docker (Binder) reads environment.yml's Python version only in the form python=X.Y (its
+    # conda buildpack's PYTHON_REGEX); any other form makes it build on its default, 3.10.
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    versions = [m.group(1) for line in lines if (m := re.match(r"^\s{2}- python\s*=+\s*([\d.]+)\s*$", line))]
+    assert len(versions) == 1, "one python=X.Y line"
+    floor = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert floor.startswith(">=")
+    assert tuple(map(int, versions[0].split("."))) >= tuple(map(int, floor[2:].split(".")))
+
+
 def test_import_playground_stays_light() -> None:
     code = (
         "import sys, playground\n"
