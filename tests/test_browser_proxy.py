@@ -372,6 +372,11 @@ async def test_two_users_on_a_jupyterhub_each_reach_only_their_own_chat(tmp_path
                 "403 : You do not have permission to access Server at /user/ada/")
             assert await bob.title() != "Chat" and await bob.locator("#messageText").count() == 0
             assert await socket_refused(bob, f"ws://127.0.0.1:{port}/user/ada/proxy/{ada_port}/ws") == 1006
+            # What the hub's login does not cover: the servers share this machine's loopback, and
+            # jupyter-server-proxy forwards to any local port, so Ada's own proxy path reaches Bob's app.
+            bob_port = chats["bob"][1]
+            through_ada = await pages["ada"].request.get(f"{hub_url}user/ada/proxy/{bob_port}/")
+            assert through_ada.status == 200 and "<h1>WebSocket Chat</h1>" in await through_ada.text()
             for name, (kernel, chat_port) in chats.items():
                 accepted = await kernel.value('[line for line in server.logs if "WebSocket /ws" in line]')
                 assert len(accepted) == 1, (name, accepted)  # each user's own page, nobody else
