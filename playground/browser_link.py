@@ -40,12 +40,16 @@ class BrowserLink:
 
     url: str
     via: str
+    behind_jupyter: bool = False  # a Jupyter server started the kernel (but has no jupyter-server-proxy)
 
     def describe(self) -> str:
         if self.via == PROXIED:
             return "proxied by jupyter-server-proxy, behind this Jupyter server's login"
         if self.via == GIVEN:
             return "the public_url given to serve()"
+        if self.behind_jupyter:
+            return ("loopback: opens in a browser on the machine that runs the kernel; with "
+                    "jupyter-server-proxy installed, the link would go through this Jupyter server")
         return "loopback: opens in a browser on the machine that runs the kernel"
 
 
@@ -54,9 +58,11 @@ def browser_link(port: int, loopback_url: str, public_url: str | None = None,
     if public_url is not None:
         return BrowserLink(public_url.replace("{port}", str(port)), GIVEN)
     base_url = jupyter_base_url(environ)
-    if base_url is not None and importlib.util.find_spec("jupyter_server_proxy") is not None:
-        return BrowserLink(proxied_path(base_url, port), PROXIED)
-    return BrowserLink(loopback_url, LOOPBACK)
+    if base_url is None:
+        return BrowserLink(loopback_url, LOOPBACK)
+    if importlib.util.find_spec("jupyter_server_proxy") is None:
+        return BrowserLink(loopback_url, LOOPBACK, behind_jupyter=True)
+    return BrowserLink(proxied_path(base_url, port), PROXIED)
 
 
 def proxied_path(base_url: str, port: int, *, absolute: bool = False) -> str:

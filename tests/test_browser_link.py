@@ -43,6 +43,7 @@ def jupyter_server(runtime: Path, base_url: str, pid: int = FAKE_SERVER_PID) -> 
 def test_no_jupyter_server_means_the_loopback_link(tmp_path: Path) -> None:
     link = browser_link(5000, "http://127.0.0.1:5000", environ={"JUPYTER_RUNTIME_DIR": str(tmp_path)})
     assert (link.url, link.via) == ("http://127.0.0.1:5000", "loopback")
+    assert link.describe() == "loopback: opens in a browser on the machine that runs the kernel"
     assert jupyter_base_url({"JUPYTER_RUNTIME_DIR": str(tmp_path)}) is None
 
 
@@ -73,7 +74,9 @@ def test_without_jupyter_server_proxy_the_link_stays_loopback(tmp_path: Path,
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "jupyter_server_proxy" else real_find_spec(name, *a))
     link = browser_link(5000, "http://127.0.0.1:5000", environ=jupyter_server(tmp_path, "/user/ada/"))
-    assert link.via == "loopback"
+    assert (link.url, link.via) == ("http://127.0.0.1:5000", "loopback")
+    assert link.describe().endswith("with jupyter-server-proxy installed, the link would go through this "
+                                    "Jupyter server")
 
 
 def test_public_url_is_the_link_with_its_port_filled_in() -> None:

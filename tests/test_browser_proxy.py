@@ -57,6 +57,18 @@ server
 """
 
 
+URL_WRITER = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+async def where(request):
+    return PlainTextResponse(str(request.url_for("where")))
+
+writer = await serve(Starlette(routes=[Route("/where", where, name="where")]))
+"""
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -258,6 +270,16 @@ async def test_chat_page_through_jupyterlabs_proxy(tmp_path: Path) -> None:
             assert len(accepted) == 1 and accepted[0].endswith('"WebSocket /ws" [accepted]')
             await kernel.run("await server.stop()")
             assert refused(chat_port)
+            # An app that writes its own URLs: right under proxy/absolute/PORT/, which keeps the prefix.
+            await kernel.run(URL_WRITER)
+            writer_port = await kernel.value("writer.port")
+            async with httpx.AsyncClient(base_url=lab_url, headers={"Authorization": f"token {token}"},
+                                         trust_env=False) as http:
+                absolute = await http.get(f"proxy/absolute/{writer_port}/where")
+                stripped = await http.get(f"proxy/{writer_port}/where")
+            assert absolute.text == f"{lab_url}proxy/absolute/{writer_port}/where"
+            assert stripped.text == f"{lab_url}where"  # the prefix is gone before the app sees the path
+            await kernel.run("await writer.stop()")
     assert refused(port)
 
 
