@@ -158,10 +158,10 @@ class _GoingAway:
     its own URLs (``url_for``, redirects) writes them under the prefix. Other requests are left as sent.
     """
 
-    def __init__(self, app: ASGIApp, server: Server, absolute_prefix: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, server: Server) -> None:
         self.app = app
         self.server = server
-        self.absolute_prefix = absolute_prefix
+        self.absolute_prefix: str | None = None  # "<base_url>proxy/absolute/<port>", behind a Jupyter server
         self.open: set[_OpenWebSocket] = set()
         self.lifespan_task: asyncio.Task[Any] | None = None
 
