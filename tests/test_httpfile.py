@@ -116,7 +116,7 @@ def test_ws_cell_lines_are_messages_unless_separated() -> None:
         ("GET /a b c", 1, "request line is"),
         ("GET /{{missing}}", 1, "{{missing}} is not defined"),
         ("@x = 1\n###\nPOST /a\n\n{{y}}", 5, "{{y}} is not defined"),
-        ("GET /{{$uuid}}", 1, "dynamic variable"),
+        ("GET /{{$nope}}", 1, "unknown system variable"),
         ("@ broken\nGET /", 1, "'@name = value'"),
         ("GET ws://host/ws", 1, "needs the WEBSOCKET method"),
         ("WEBSOCKET /ws\n\nhi\n=== wait-for-nothing\n", 4, "unknown separator option"),
