@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 
 from .client import UNSET, Client
+from .errors import WebSocketDenied
 from .httpfile import Send, WaitForServer
 from .websocket import WebSocketSession
 
@@ -23,12 +24,22 @@ QUIET_PERIOD = 0.2
 
 async def converse(
     client: Client, url: str, steps: list[Send | WaitForServer], headers: list[tuple[str, str]],
-    subprotocols: list[str], *, timeout: Any = UNSET,
+    subprotocols: list[str], *, timeout: Any = UNSET, denial_is_a_result: bool = False,
 ) -> WebSocketSession:
-    """Open a session, take each step (send a message, or wait for one), take the replies, close."""
+    """Open a session, take each step (send a message, or wait for one), take the replies, close.
+
+    A denial raises ``WebSocketDenied``; with ``denial_is_a_result`` the denied session is returned
+    instead (its ``close_code`` is the app's, ``None`` for an HTTP response), for an assertion to judge.
+    """
     session = client.websocket_connect(url, subprotocols=subprotocols or None, headers=headers or None,
                                        timeout=timeout)
-    async with session:
+    try:
+        await session.__aenter__()
+    except WebSocketDenied:
+        if not denial_is_a_result:
+            raise
+        return session
+    try:
         unread = await _take_replies(session)  # a greeting, say
         for step in steps:
             if session.closed:
@@ -42,6 +53,10 @@ async def converse(
                 message = await session.receive()
                 if message["type"] != "websocket.close":
                     unread += await _take_replies(session)
+    except BaseException as exc:
+        await session.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    await session.__aexit__(None, None, None)
     return session
 
 
@@ -78,3 +93,4 @@ async def _take_replies_until_quiet(session: WebSocketSession) -> int:
             break
         count += 1
     return count
+

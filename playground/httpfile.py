@@ -77,6 +77,8 @@ RESPONSE_REDIRECT = re.compile(r"^>>!?\s")
 #: A request line's words; a ``{{$randomInt 1 9}}`` inside one is a single word.
 WORDS = re.compile(r"(?:\{\{.*?\}\}|\S)+")
 
+#: Where str.splitlines() breaks a line (the parser reads lines that way).
+LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 SUBJECTS = ("status", "header", "body", "message", "close")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 PREDICATES = (*COMPARISONS, "includes", "contains", "startsWith", "endsWith", "matches", "exists")
@@ -598,8 +600,10 @@ def render(spec: HTTPRequestSpec) -> str:
     texts = [spec.url, spec.body or "", *(v for _, v in spec.headers), spec.name or ""]
     if any("{{" in text for text in texts):
         raise refuse("'{{' would be read as a variable")
-    if any(c in text for text in (spec.url, *(v for _, v in spec.headers)) for c in "\r\n"):
-        raise refuse("a line break in the URL or a header")
+    if any(c in text for text in texts[2:] + [texts[0]] for c in LINE_BREAKS):
+        raise refuse("a line break in the URL, a header or the name")
+    if spec.body is not None and any(c in spec.body for c in LINE_BREAKS[1:]):
+        raise refuse("a body line break other than \\n (a carriage return, a form feed...)")
     if not METHOD.match(spec.method) or spec.method == "WEBSOCKET":
         raise refuse(f"the method {spec.method!r}")
     url_words = WORDS.findall(spec.url)
@@ -621,8 +625,8 @@ def render(spec: HTTPRequestSpec) -> str:
         lines.append(f"{name}: {value}")
     if spec.body is not None:
         body_lines = spec.body.split("\n")
-        if "\r" in spec.body or not body_lines[-1].strip() or (not body_lines[0].strip() and len(body_lines) > 1):
-            raise refuse("a body that starts or ends with a blank line, is empty, or holds a carriage return")
+        if not body_lines[-1].strip() or (not body_lines[0].strip() and len(body_lines) > 1):
+            raise refuse("a body that starts or ends with a blank line, or is empty")
         for line in body_lines:
             if line.startswith("###") or line.lstrip().startswith("??") or _special_body_line(line):
                 raise refuse(f"the body line {line!r}")

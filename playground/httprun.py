@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .httpassert import Outcome, check
-from .httpfile import HTTPFile, HTTPRequestSpec, RequestTemplate, parse_file, resolve
+from .httpfile import HTTPFile, HTTPFileError, HTTPRequestSpec, RequestTemplate, parse_file, resolve
 from .httpvars import Variables
 
 if TYPE_CHECKING:
@@ -142,7 +142,9 @@ class HTTPRun:
                                                **options)
         else:
             headers = [(n, v) for n, v in spec.headers if n.lower() != "sec-websocket-protocol"]
-            result = await converse(self.client, spec.url, spec.steps, headers, spec.subprotocols, **options)
+            checks_close = any(assertion.subject == "close" for assertion in template.assertions)
+            result = await converse(self.client, spec.url, spec.steps, headers, spec.subprotocols,
+                                    denial_is_a_result=checks_close, **options)
         if template.name:
             self.variables.exchanges[template.name] = result
         step = Step(template, result,
@@ -153,7 +155,11 @@ class HTTPRun:
     async def run(self) -> Exchanges:
         __tracebackhide__ = True
         for template in self.file.requests:
-            await self.send(template)
+            try:
+                await self.send(template)
+            except HTTPFileError as exc:
+                exc.exchanges = Exchanges(self.steps, self.file.path)  # type: ignore[attr-defined]
+                raise
         return Exchanges(self.steps, self.file.path)
 
 

@@ -100,10 +100,10 @@ class Variables:
         try:
             return self._substitute(piece.text, piece.line_number, (*stack, name), origin)
         except HTTPFileError as exc:
-            if piece.line_number == line or exc.line_number == line:
+            if stack or exc.line_number == line:
                 raise
-            # The mistake is in the definition; say where it was used as well.
-            raise HTTPFileError(f"{exc.message} (in @{name}, used on line {line})", exc.line_number, exc.line,
+            # The mistake is in a definition; say which line needed it as well.
+            raise HTTPFileError(f"{exc.message} (reached from line {line})", exc.line_number, exc.line,
                                 exc.path) from None
 
     # -- references to earlier requests -------------------------------------------------------------
