@@ -468,6 +468,10 @@ class _Parser:
             template.body_file = Piece(file_match.group(2), first.line_number)
             template.body_file_variables = file_match.group(1) is not None
         else:
+            for piece in body[1:]:
+                if re.match(r"^<@?\s+\S", piece.text):
+                    raise self.error("a '< file' line inside a body (a multipart part) is not supported; only a "
+                                     "whole body can come from a file", piece.line_number - 1)
             template.body = body
 
     def websocket_steps(self, body: list[Piece]) -> list[MessageTemplate | WaitForServer]:
@@ -600,7 +604,8 @@ def render(spec: HTTPRequestSpec) -> str:
     texts = [spec.url, spec.body or "", *(v for _, v in spec.headers), spec.name or ""]
     if any("{{" in text for text in texts):
         raise refuse("'{{' would be read as a variable")
-    if any(c in text for text in texts[2:] + [texts[0]] for c in LINE_BREAKS):
+    one_line = (spec.url, spec.name or "", *(v for _, v in spec.headers))
+    if any(c in text for text in one_line for c in LINE_BREAKS):
         raise refuse("a line break in the URL, a header or the name")
     if spec.body is not None and any(c in spec.body for c in LINE_BREAKS[1:]):
         raise refuse("a body line break other than \\n (a carriage return, a form feed...)")

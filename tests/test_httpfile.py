@@ -297,6 +297,7 @@ def test_assertions_are_read_before_after_and_between_the_parts() -> None:
         ("# @prompt username\nGET /u/{{username}}\n", 1, "username=..."),
         ("// @prompt otp Your one-time password\nGET /", 1, "{{otp}}"),
         ("# @no-cookie-jar\nGET /", 1, "no-cookie-jar"),
+        ("POST /up\n\n--b\nContent-Disposition: form-data; name=f\n\n< ./a.txt\n--b--\n", 6, "multipart"),
         ("# @timeout soon\nGET /", 1, "timeout is"),
         ("GET /a\n\n?? js response.parsedBody.id == 1\n", 3, "JavaScript assertions"),
         ("GET /a\n\n?? status 200\n", 3, "no predicate"),
@@ -407,3 +408,14 @@ def test_render_refuses_what_it_cannot_write() -> None:
     ]:
         with pytest.raises(ValueError, match=why):
             render(spec)
+
+
+def test_the_syntax_table_documents_every_subject_predicate_and_system_variable() -> None:
+    from playground.httpfile import PREDICATES, SUBJECTS
+    from playground.httpvars import SYSTEM_VARIABLES
+
+    docs = (Path(__file__).parent.parent / "docs" / "httpfiles.md").read_text(encoding="utf-8")
+    for word in (*SUBJECTS, *PREDICATES):
+        assert f"`{word}" in docs or f" `{word}`" in docs, word
+    for name in SYSTEM_VARIABLES:
+        assert "{{" + name in docs, name
