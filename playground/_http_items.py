@@ -8,10 +8,10 @@
 
 Without ``--http-app`` or ``--http-base-url`` nothing here happens: ``.http`` files are not collected.
 An item is named after its request (``# @name login`` or ``### login``), else its line (``line 12``).
-It fails when an assertion fails, when a ``{{...}}`` cannot be resolved, or when the app raises or
-times out; the report shows the exchange. One client (and, in-process, one run of the app's
-lifespan) serves a whole file, on one event loop, so cookies and ``{{login.response...}}`` carry from
-one request to the next.
+It fails when an assertion fails, when a ``{{...}}`` cannot be resolved, when the app raises
+(in-process) or times out, or on a 5xx response that no ``?? status`` assertion expects; the report
+shows the exchange. One client (and, in-process, one run of the app's lifespan) serves a whole file,
+on one event loop, so cookies and ``{{login.response...}}`` carry from one request to the next.
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ def load_app(spec: str, directory: Path) -> Any:
     return found
 
 
+class HTTPServerError(Exception):
+    """A 5xx response that no assertion expected."""
+
+
 class HTTPFileCollector(pytest.File):
     """One ``.http`` file: its requests, and the client and event loop they share."""
 
@@ -101,7 +105,8 @@ class HTTPFileCollector(pytest.File):
         kind, value = _target(self.config)  # type: ignore[misc]
         target = load_app(value, self.config.invocation_params.dir) if kind == "app" else value
         self.runner = asyncio.Runner()
-        client = Client(target)
+        # The app's exception comes back on a 500 response, so a failure can show the exchange too.
+        client = Client(target, raise_app_exceptions=False) if kind == "app" else Client(target)
         if kind == "app":
             self.runner.run(client.startup())  # the app's lifespan, for the whole file
         self.run = HTTPRun(client, self.http_file, env=self.config.getoption("http_env"))
@@ -128,16 +133,26 @@ class HTTPItem(pytest.Item):
     def runtest(self) -> None:
         collector = self.parent
         assert isinstance(collector, HTTPFileCollector) and collector.runner and collector.run
-        self.step = collector.runner.run(collector.run.send(self.template))
-        failures = [outcome for outcome in self.step.outcomes if not outcome.passed]
+        self.step = step = collector.runner.run(collector.run.send(self.template))
+        error = getattr(step.result, "app_exception", None)
+        if error is not None:
+            raise error
+        failures = [outcome for outcome in step.outcomes if not outcome.passed]
         if failures:
             raise HTTPAssertionError(failures, collector.http_file.path)
+        status = getattr(step.result, "status_code", 0)
+        if status >= 500 and not any(a.subject == "status" for a in self.template.assertions):
+            raise HTTPServerError(f"{collector.http_file.path}, line {self.template.line_number}: the server "
+                                  f"answered {status} {step.result.reason_phrase}; if that is expected, say so "
+                                  f"with '?? status == {status}'")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, (HTTPAssertionError, HTTPFileError)):
+        if isinstance(excinfo.value, (HTTPAssertionError, HTTPFileError, HTTPServerError)):
             message: Any = str(excinfo.value)
-        else:  # the app's own error, with its traceback
-            message = super().repr_failure(excinfo, style=style)
+        else:  # the app's own error, with its traceback from this item down (not pytest's frames above)
+            excinfo.traceback = excinfo.traceback.cut(path=Path(__file__))
+            error = excinfo.value
+            message = f"the app raised {type(error).__name__}: {error}\n\n{super().repr_failure(excinfo, style=style)}"
         if self.step is None:
             return message
         from .httprun import Exchanges

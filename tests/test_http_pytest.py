@@ -85,12 +85,23 @@ def test_an_app_error_fails_the_item_with_its_traceback(pytester: pytest.Pyteste
         "        return\n"
         "    if scope['path'] == '/boom':\n"
         "        raise ZeroDivisionError('the app divided by zero')\n"
+        "    if scope['path'] == '/500':\n"
+        "        await PlainTextResponse('oops', status_code=503)(scope, receive, send)\n"
+        "        return\n"
         "    await PlainTextResponse('fine')(scope, receive, send)\n"
     ))
-    pytester.makefile(".http", api="GET /fine\n\n?? body == fine\n\n###\nGET /boom\n\n###\nGET /fine\n")
+    pytester.makefile(".http", api="GET /fine\n\n?? body == fine\n\n###\nGET /boom\n\n###\nGET /fine\n\n"
+                                   "###\nGET /500\n\n###\nGET /500\n\n?? status == 503\n")
     result = pytester.runpytest("--http-app=broken_app:app", "api.http")
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*ZeroDivisionError: the app divided by zero*", "FAILED api.http::line 6*"])
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines([
+        "*ZeroDivisionError: the app divided by zero*",
+        "the exchange:", "GET /boom → 500 Internal Server Error *", "the app raised ZeroDivisionError*",
+        "api.http, line 12: the server answered 503 Service Unavailable; if that is expected, say so with "
+        "'?? status == 503'",
+        "FAILED api.http::line 6 - the app raised ZeroDivisionError: the app divided*",
+        "FAILED api.http::line 12 - *",
+    ])
 
 
 def test_a_reference_to_a_request_that_did_not_run_names_the_line(project: pytest.Pytester) -> None:
