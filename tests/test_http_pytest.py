@@ -1,10 +1,14 @@
-"""pytest collects .http files when asked (--http-app, --http-base-url): one item per request, in order."""
+"""pytest collects .http files when asked (--http-app, --http-base-url): one item per request, in order.
+
+Each run is a subprocess: the real command line and entry point, and no module imported by a run
+is dropped from this process afterwards (an in-process run restores ``sys.modules``, and later tests
+would then see second copies of modules such as ``websockets``).
+"""
 
 from __future__ import annotations
 
 import shutil
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,15 +20,19 @@ import pytest
 pytest_plugins = ["pytester"]
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+#: Plugins these runs do not need; without them a run starts several times faster.
+UNNEEDED = ("-p", "no:nbval", "-p", "no:hypothesispytest", "-p", "no:anyio", "-p", "no:cacheprovider")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*UNNEEDED, *args)
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     for name in ("notes_app.py", "notes.http", "http-client.env.json"):
         shutil.copy(NOTEBOOKS / name, pytester.path / name)
-    # Each run imports notes_app afresh: a new app, no notes yet.
-    pytester.syspathinsert()
-    sys.modules.pop("notes_app", None)
+    pytester.syspathinsert()  # for the live server below, which runs in this process
     return pytester
 
 
@@ -33,12 +41,12 @@ def test_the_plugin_is_registered_by_its_entry_point(pytester: pytest.Pytester) 
 
     [entry] = [e for e in entry_points(group="pytest11") if e.value.startswith("playground")]
     assert (entry.name, entry.value) == ("playground", "playground.pytest_plugin")
-    result = pytester.runpytest("--help")
+    result = run(pytester, "--help")
     result.stdout.fnmatch_lines(["*--http-app=MODULE:APP*", "*--http-base-url=URL*", "*--http-env=NAME*"])
 
 
 def test_each_request_is_an_item_named_after_it_and_run_in_order(project: pytest.Pytester) -> None:
-    result = project.runpytest("-v", "--http-app=notes_app:app", "--http-env=workshop", "notes.http")
+    result = run(project, "-v", "--http-app=notes_app:app", "--http-env=workshop", "notes.http")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines([
         "notes.http::login PASSED*", "notes.http::create PASSED*", "notes.http::created PASSED*",
@@ -48,10 +56,10 @@ def test_each_request_is_an_item_named_after_it_and_run_in_order(project: pytest
 
 def test_inert_without_its_options(project: pytest.Pytester) -> None:
     project.makepyfile(test_plain="def test_one():\n    assert True\n")
-    result = project.runpytest("-v")
+    result = run(project, "-v")
     result.assert_outcomes(passed=1)
     assert "notes.http" not in result.stdout.str()
-    result = project.runpytest("notes.http")  # even named on the command line: nothing to run it against
+    result = run(project, "notes.http")  # even named on the command line: nothing to run it against
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # pytest's own answer for a file no plugin reads
     assert any(line.startswith("ERROR: not found:") for line in result.outlines + result.errlines)
 
@@ -60,7 +68,7 @@ def test_a_failed_assertion_fails_its_item_and_shows_the_exchange(project: pytes
     text = (project.path / "notes.http").read_text(encoding="utf-8")
     (project.path / "notes.http").write_text(text.replace("?? header location == /notes/1",
                                                           "?? header location == /notes/7"), encoding="utf-8")
-    result = project.runpytest("--http-app=notes_app:app", "--http-env=workshop", "notes.http")
+    result = run(project, "--http-app=notes_app:app", "--http-env=workshop", "notes.http")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines([
         "*_ create: POST /notes _*",
@@ -76,8 +84,6 @@ def test_a_failed_assertion_fails_its_item_and_shows_the_exchange(project: pytes
 
 
 def test_an_app_error_fails_the_item_with_its_traceback(pytester: pytest.Pytester) -> None:
-    pytester.syspathinsert()
-    sys.modules.pop("broken_app", None)
     pytester.makepyfile(broken_app=(
         "from starlette.responses import PlainTextResponse\n"
         "async def app(scope, receive, send):\n"
@@ -92,7 +98,7 @@ def test_an_app_error_fails_the_item_with_its_traceback(pytester: pytest.Pyteste
     ))
     pytester.makefile(".http", api="GET /fine\n\n?? body == fine\n\n###\nGET /boom\n\n###\nGET /fine\n\n"
                                    "###\nGET /500\n\n###\nGET /500\n\n?? status == 503\n")
-    result = pytester.runpytest("--http-app=broken_app:app", "api.http")
+    result = run(pytester, "--http-app=broken_app:app", "api.http")
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "*ZeroDivisionError: the app divided by zero*",
@@ -105,7 +111,7 @@ def test_an_app_error_fails_the_item_with_its_traceback(pytester: pytest.Pyteste
 
 
 def test_a_reference_to_a_request_that_did_not_run_names_the_line(project: pytest.Pytester) -> None:
-    result = project.runpytest("--http-app=notes_app:app", "--http-env=workshop", "notes.http", "-k", "created")
+    result = run(project, "--http-app=notes_app:app", "--http-env=workshop", "notes.http", "-k", "created")
     result.assert_outcomes(failed=1, deselected=4)
     result.stdout.fnmatch_lines(["notes.http, line 30: 'GET {{create.response.headers.Location}}': request "
                                  "'create' (line 18) has not run*"])
@@ -114,7 +120,7 @@ def test_a_reference_to_a_request_that_did_not_run_names_the_line(project: pytes
 def test_a_mistake_in_the_file_is_a_collection_error_with_its_line(pytester: pytest.Pytester) -> None:
     pytester.makefile(".http", api="GET /a\nnot a header\n")
     pytester.makepyfile(app_module="async def app(scope, receive, send): pass\n")
-    result = pytester.runpytest("--http-app=app_module:app", "api.http")
+    result = run(pytester, "--http-app=app_module:app", "api.http")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*api.http, line 2: 'not a header': expected a header*"])
 
@@ -129,7 +135,7 @@ def test_a_mistake_in_the_file_is_a_collection_error_with_its_line(pytester: pyt
     ],
 )
 def test_usage_errors(project: pytest.Pytester, options: list[str], message: str) -> None:
-    result = project.runpytest(*options, "notes.http")
+    result = run(project, *options, "notes.http")
     assert result.ret != pytest.ExitCode.OK
     assert any(fnmatch(line, message) for line in result.outlines + result.errlines), result.outlines + result.errlines
 
@@ -162,6 +168,6 @@ def live_server(project: pytest.Pytester) -> Iterator[str]:
 
 
 def test_the_same_file_against_a_live_server(project: pytest.Pytester, live_server: str) -> None:
-    result = project.runpytest("-v", f"--http-base-url={live_server}", "--http-env=workshop", "notes.http")
+    result = run(project, "-v", f"--http-base-url={live_server}", "--http-env=workshop", "notes.http")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["notes.http::feed PASSED*"])
