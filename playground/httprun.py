@@ -54,14 +54,9 @@ class HTTPAssertionError(AssertionError):
 class Exchanges(list):  # type: ignore[type-arg]
     """The responses and sessions of a run, in order; ``steps`` has each one's assertions beside it."""
 
-    def __init__(self, steps: list[Step] | list[Any] = (), path: str | None = None) -> None:  # type: ignore[assignment]
-        steps = list(steps)
-        if steps and not isinstance(steps[0], Step):  # a plain list of results (a cell without a file)
-            super().__init__(steps)
-            self.steps: list[Step] = []
-        else:
-            super().__init__(step.result for step in steps)
-            self.steps = steps
+    def __init__(self, steps: list[Step], path: str | None = None) -> None:
+        super().__init__(step.result for step in steps)
+        self.steps = steps
         self.path = path
 
     @property
@@ -97,10 +92,10 @@ class Exchanges(list):  # type: ignore[type-arg]
 
 
 def load(source: str | Path, *, base_dir: str | Path | None = None) -> HTTPFile:
-    """A file (a ``Path``, or a one-line string naming a ``.http``/``.rest`` file or an existing file)
-    or a ``.http`` text, parsed."""
+    """A ``.http`` file or text, parsed. A file is a ``Path``, or a one-line string that names an
+    existing file or ends with ``.http``/``.rest`` without a space; any other string is the text."""
     is_path = isinstance(source, Path) or (
-        "\n" not in source and (source.strip().endswith(FILE_SUFFIXES) or Path(source).is_file())
+        "\n" not in source and (Path(source).is_file() or (source.endswith(FILE_SUFFIXES) and " " not in source))
     )
     if not is_path:
         return parse_file(str(source), base_dir=base_dir)
@@ -188,7 +183,9 @@ def outcome_line(outcome: Outcome) -> str:
 
 
 def exchanges_text(exchanges: Exchanges) -> str:
-    if not exchanges.steps:
+    # Without assertions, the exchanges one after the other, as each shows itself; with them, a
+    # heading per request so that each outcome sits beside its exchange.
+    if not exchanges.outcomes:
         return "\n\n".join(_item_text(item) for item in exchanges)
     parts = []
     for step in exchanges.steps:
@@ -196,8 +193,7 @@ def exchanges_text(exchanges: Exchanges) -> str:
                                                  if step.template.name else ""), _item_text(step.result)]
         lines.extend(outcome_line(outcome) for outcome in step.outcomes)
         parts.append("\n".join(lines))
-    if exchanges.outcomes:
-        parts.append(_verdict(exchanges))
+    parts.append(_verdict(exchanges))
     return "\n\n".join(parts)
 
 
@@ -211,7 +207,7 @@ def exchanges_html(exchanges: Exchanges) -> str:
 
     from .display_html import BADGE, BOX, HEAD, MUTED, STATUS_COLOURS
 
-    if not exchanges.steps:
+    if not exchanges.outcomes:
         return "".join(item._repr_html_() for item in exchanges)
     green, red = STATUS_COLOURS["success"], STATUS_COLOURS["server-error"]
     parts = []
@@ -228,8 +224,7 @@ def exchanges_html(exchanges: Exchanges) -> str:
         parts.append(f'<div class="pg-display pg-http-step" style="margin:6px 0">'
                      f'<div style="{HEAD}">{escape(step.template.title)}{where}</div>'
                      f"{step.result._repr_html_()}{outcomes}</div>")
-    if exchanges.outcomes:
-        colour = green if exchanges.passed else red
-        parts.append(f'<div class="pg-display pg-box" style="{BOX};border-color:rgba({colour},.6)">'
-                     f"{escape(_verdict(exchanges))}</div>")
+    colour = green if exchanges.passed else red
+    parts.append(f'<div class="pg-display pg-box" style="{BOX};border-color:rgba({colour},.6)">'
+                 f"{escape(_verdict(exchanges))}</div>")
     return "".join(parts)

@@ -189,6 +189,16 @@ async def test_a_file_path_or_a_text(tmp_path: Path, client: Client, monkeypatch
     assert by_name.status_code == by_path.status_code == as_text.status_code == 200
     with pytest.raises(FileNotFoundError, match=r"cannot read the \.http file 'missing\.http'"):
         await client.run_http("missing.http")
+    [request_line] = await client.run_http("GET /files/api.http")  # a request line, not a file name
+    assert request_line.request.url.path == "/files/api.http"
+
+
+async def test_without_assertions_the_exchanges_show_as_each_one_does(client: Client) -> None:
+    from playground.display import response_text
+
+    exchanges = await client.run_http("GET /notes\n\n###\n# @name again\nGET /notes\n")
+    assert _text(exchanges) == response_text(exchanges[0]) + "\n\n" + response_text(exchanges[1])
+    assert exchanges._repr_html_() == exchanges[0]._repr_html_() + exchanges[1]._repr_html_()
 
 
 async def test_a_crashing_app_raises_its_own_error(notes: Any) -> None:
