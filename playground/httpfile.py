@@ -511,7 +511,11 @@ def parse_file(text: str, *, path: str | None = None, base_dir: str | Path | Non
     ``path`` is how errors name the file; ``base_dir`` is where ``< ./file`` bodies are read from
     (default: the current directory).
     """
-    return _Parser(text, path, Path(base_dir) if base_dir is not None else None).parse()
+    __tracebackhide__ = True
+    try:
+        return _Parser(text, path, Path(base_dir) if base_dir is not None else None).parse()
+    except HTTPFileError as exc:
+        raise exc.with_traceback(None) from None  # the mistake is in the text, not in the parser
 
 
 # -- from a template to a request -----------------------------------------------------------------
@@ -536,6 +540,14 @@ def _body_file(file: HTTPFile, template: RequestTemplate, substitute: Substitute
 
 def resolve(file: HTTPFile, template: RequestTemplate, substitute: Substitute) -> Spec:
     """The concrete request of ``template``, every ``{{...}}`` replaced by ``substitute``."""
+    __tracebackhide__ = True
+    try:
+        return _resolve(file, template, substitute)
+    except HTTPFileError as exc:
+        raise exc.with_traceback(None) from None  # the mistake is in the text, not in the resolver
+
+
+def _resolve(file: HTTPFile, template: RequestTemplate, substitute: Substitute) -> Spec:
     url = "".join(substitute(piece) for piece in template.url)
     headers = [(name, substitute(value)) for name, value in template.headers]
     if template.is_websocket:

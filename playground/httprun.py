@@ -142,8 +142,11 @@ class HTTPRun:
                                     denial_is_a_result=checks_close, **options)
         if template.name:
             self.variables.exchanges[template.name] = result
-        step = Step(template, result,
-                    [check(assertion, result, self.variables.substitute) for assertion in template.assertions])
+        try:
+            outcomes = [check(assertion, result, self.variables.substitute) for assertion in template.assertions]
+        except HTTPFileError as exc:  # an expected value with a {{...}} that cannot be resolved
+            raise exc.with_traceback(None) from None
+        step = Step(template, result, outcomes)
         self.steps.append(step)
         return step
 
