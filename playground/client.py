@@ -11,8 +11,9 @@ import contextlib
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -21,6 +22,9 @@ from .lifespan import LifespanMode
 from .response import Response
 from .scope import DEFAULT_PORTS, remember
 from .websocket import WebSocketSession
+
+if TYPE_CHECKING:
+    from .httprun import Exchanges
 
 __all__ = ["Client"]
 
@@ -400,6 +404,20 @@ class Client:
             self._sessions = [s for s in self._sessions if not s.closed]
             self._prune_at = max(64, 2 * len(self._sessions))
         return session
+
+    # -- .http files ---------------------------------------------------------------------------------
+
+    async def run_http(self, source: str | Path, /, *, env: str | None = None, **variables: Any) -> Exchanges:
+        """Run every request of a ``.http`` file (a path) or text, in order; the ``Exchanges``.
+
+        ``variables`` fill the ``{{name}}``s the file does not define; ``env`` picks an environment of
+        ``http-client.env.json`` or ``.vscode/settings.json``. Failed ``??`` assertions are shown
+        beside their exchange; ``.check()`` on the result raises for them. See docs/httpfiles.md.
+        """
+        __tracebackhide__ = True
+        from .httprun import run_http
+
+        return await run_http(self, source, env=env, variables=variables)
 
     # -- lifespan and cleanup ------------------------------------------------------------------------
 

@@ -17,45 +17,35 @@ the request with ``asyncio.run``).
 
 The target is a name in the notebook: a ``Client``, an ASGI app (wrapped in a new ``Client``), or a
 server URL. The result is what the API returns: a ``Response``, a ``WebSocketSession`` after it
-closed, or a list of them (``Exchanges``) for a cell with several requests.
+closed, or a list of them (``Exchanges``) for a cell with several requests or with assertions.
+``%http_file TARGET PATH`` runs a whole ``.http`` file the same way (``httprun``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 from collections.abc import Coroutine, Mapping
+from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 
 from .client import Client
-from .httpfile import HTTPRequestSpec, Send, WaitForServer, parse, parse_websocket_messages
-from .response import Response
+from .conversation import converse
+from .httpfile import parse_file, parse_websocket_messages
+from .httprun import Exchanges, HTTPRun
+from .httprun import run_http as run_source
 from .websocket import WebSocketSession
 
-__all__ = ["Exchanges", "load_ipython_extension", "run_http", "run_ws", "unload_ipython_extension"]
+__all__ = ["Exchanges", "load_ipython_extension", "run_http", "run_http_file", "run_ws", "unload_ipython_extension"]
 
-#: How long a live (network) session waits for more replies before it sends the next message.
-QUIET_PERIOD = 0.2
 TARGET = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 CELL_MAGIC = re.compile(r"^%%(http|ws)(?:[ \t]+(.*?))?\s*$")
 LINE_MAGIC = re.compile(r"^(?:(?P<assign>[A-Za-z_]\w*)\s*=\s*)?%http[ \t]+(?P<args>.*?)\s*$")
+FILE_MAGIC = re.compile(r"^(?:(?P<assign>[A-Za-z_]\w*)\s*=\s*)?%http_file[ \t]+(?P<args>.*?)\s*$")
 MODULE = "__import__('playground.magics', fromlist=['run_http'])"
-
-
-class Exchanges(list[Response | WebSocketSession]):
-    """The results of a cell with several requests, shown one after the other."""
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from .display_text import response_text, session_text
-
-        texts = [response_text(item) if isinstance(item, Response) else session_text(item) for item in self]
-        printer.text("\n\n".join(texts))
-
-    def _repr_html_(self) -> str:
-        return "".join(item._repr_html_() for item in self)
 
 
 # -- running requests (the async API the rewritten cells call) ------------------------------------
@@ -73,19 +63,22 @@ def as_client(target: Any) -> Client:
     )
 
 
-async def run_http(target: Any, text: str, *, variables: Mapping[str, Any] | None = None) -> Any:
-    """Send every request of a ``.http`` text; the ``Response`` (or session), or ``Exchanges`` for several."""
-    client = as_client(target)
-    results: list[Response | WebSocketSession] = []
-    for spec in parse(text, variables=variables):
-        if isinstance(spec, HTTPRequestSpec):
-            content = spec.body.encode("utf-8") if spec.body is not None else None
-            results.append(await client.request(spec.method, spec.url, headers=spec.headers,
-                                                content=content))
-        else:
-            headers = [(n, v) for n, v in spec.headers if n.lower() != "sec-websocket-protocol"]
-            results.append(await _converse(client, spec.url, spec.steps, headers, spec.subprotocols))
-    return results[0] if len(results) == 1 else Exchanges(results)
+async def run_http(
+    target: Any, text: str, *, variables: Mapping[str, Any] | None = None, env: str | None = None
+) -> Any:
+    """Send every request of a ``.http`` text, in order; the ``Exchanges``, or for a single request
+    without assertions its ``Response`` (or session) itself."""
+    __tracebackhide__ = True
+    exchanges = await HTTPRun(as_client(target), parse_file(text), variables=variables, env=env).run()
+    return exchanges[0] if len(exchanges) == 1 and not exchanges.outcomes else exchanges
+
+
+async def run_http_file(
+    target: Any, path: str | Path, *, env: str | None = None, variables: Mapping[str, Any] | None = None
+) -> Exchanges:
+    """``%http_file``: every request of a ``.http`` file, in order; the ``Exchanges``."""
+    __tracebackhide__ = True
+    return await run_source(as_client(target), Path(path), env=env, variables=variables)
 
 
 async def run_ws(
@@ -94,64 +87,19 @@ async def run_ws(
 ) -> WebSocketSession:
     """Open a session, send each line (or each ``===`` block), take the replies, close; the session."""
     steps = parse_websocket_messages(text, variables=variables)
-    return await _converse(as_client(target), path, steps, [], subprotocols or [])
+    return await converse(as_client(target), path, steps, [], subprotocols or [])
 
 
-async def _converse(
-    client: Client, url: str, steps: list[Send | WaitForServer], headers: list[tuple[str, str]],
-    subprotocols: list[str],
-) -> WebSocketSession:
-    session = client.websocket_connect(url, subprotocols=subprotocols or None, headers=headers or None)
-    async with session:
-        unread = await _take_replies(session)  # a greeting, say
-        for step in steps:
-            if session.closed:
-                break  # the app closed: nothing more can be sent
-            if isinstance(step, Send):
-                await session.send_text(step.text)
-                unread += await _take_replies(session)
-            elif unread:
-                unread -= 1  # this reply has come already
-            else:
-                message = await session.receive()
-                if message["type"] != "websocket.close":
-                    unread += await _take_replies(session)
-    return session
-
-
-async def _take_replies(session: WebSocketSession) -> int:
-    """Receive what the app says after a message, until it waits for the client again; how many."""
-    to_client, to_app = getattr(session, "to_client", None), getattr(session, "to_app", None)
-    if to_client is None or to_app is None or not hasattr(session, "_app_idle"):
-        return await _take_replies_until_quiet(session)
-    # In-process, "the app has nothing more to say" is exact: it waits in receive() with nothing queued.
-    count, spins = 0, 0
-    deadline = anyio.current_time() + (session.timeout or 5.0)
-    while True:
-        if len(to_client):
-            message = await session.receive()
-            if message["type"] == "websocket.close":
-                return count
-            count += 1
-            continue
-        task = getattr(session, "task", None)
-        if session.closed or (task is not None and task.finished) or anyio.current_time() > deadline:
-            return count
-        if session._app_idle and not len(to_app):
-            return count
-        spins += 1
-        await anyio.sleep(0 if spins < 100 else 0.001)
-
-
-async def _take_replies_until_quiet(session: WebSocketSession) -> int:
-    count = 0
-    while not session.closed:
-        with anyio.move_on_after(QUIET_PERIOD) as scope:
-            message = await session.receive()
-        if scope.cancelled_caught or message["type"] == "websocket.close":
-            break
-        count += 1
-    return count
+def split_env(words: list[str]) -> tuple[list[str], str | None]:
+    """``[..., '--env', 'dev']`` -> the other words and ``'dev'``; ValueError for a dangling ``--env``."""
+    for index, word in enumerate(words):
+        if word == "--env" or word.startswith("--env="):
+            name = word[len("--env="):] if "=" in word else (words[index + 1] if index + 1 < len(words) else "")
+            if not name:
+                raise ValueError("--env needs the name of an environment: --env dev")
+            rest = words[:index] + words[index + (1 if "=" in word else 2):]
+            return rest, name
+    return words, None
 
 
 # -- the input transformer ------------------------------------------------------------------------
@@ -165,6 +113,21 @@ def _ws_call(target: str, args: list[str], body: str) -> str | None:
             "variables=globals())")
 
 
+def _file_call(line: str) -> str:
+    """``[name = ]%http_file TARGET PATH [--env NAME]`` as one awaited call; other lines as they are."""
+    match = FILE_MAGIC.match(line.rstrip("\n"))
+    if match is None:
+        return line
+    try:
+        args, env = split_env(shlex.split(match.group("args")))
+    except ValueError:
+        return line  # the real magic explains the mistake
+    if len(args) != 2 or not TARGET.match(args[0]):
+        return line
+    assign = f"{match.group('assign')} = " if match.group("assign") else ""
+    return f"{assign}await {MODULE}.run_http_file({args[0]}, {args[1]!r}, env={env!r}, variables=globals())\n"
+
+
 def make_transformer(shell: Any) -> Any:
     def transform_playground_magics(lines: list[str]) -> list[str]:
         if not lines or not getattr(shell, "autoawait", False):
@@ -176,12 +139,20 @@ def make_transformer(shell: Any) -> Any:
                 return lines  # the real magic explains the mistake
             body = "".join(lines[1:])
             if cell.group(1) == "http":
-                call: str | None = f"await {MODULE}.run_http({args[0]}, {body!r}, variables=globals())"
+                try:
+                    rest, env = split_env(args[1:])
+                except ValueError:
+                    return lines
+                if rest:
+                    return lines
+                call: str | None = (f"await {MODULE}.run_http({args[0]}, {body!r}, variables=globals()"
+                                    + (f", env={env!r})" if env else ")"))
             else:
                 call = _ws_call(args[0], args, body)
             return lines if call is None else [call + "\n"]
         out = []
         for line in lines:
+            line = _file_call(line)
             match = LINE_MAGIC.match(line.rstrip("\n"))
             args = match.group("args").split(None, 1) if match else []
             if match and len(args) == 2 and TARGET.match(args[0]):
@@ -215,7 +186,7 @@ def _run_here(coroutine: Coroutine[Any, Any, Any], magic: str) -> Any:
 
 def _magics_class() -> type:
     from IPython.core.error import UsageError
-    from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
+    from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class, no_var_expand
 
     @magics_class
     class PlaygroundMagics(Magics):
@@ -239,22 +210,58 @@ def _magics_class() -> type:
 
             %http TARGET [METHOD] URL [HTTP/1.1]     one request line
 
-            %%http TARGET                            one or more requests: request line, headers,
+            %%http TARGET [--env NAME]               one or more requests: request line, headers,
             METHOD URL                               blank line, body; '###' between requests;
             Header: value                            '@name = value' and {{name}} variables (a
                                                      notebook variable works too); '< ./file' bodies;
-            body                                     WEBSOCKET URL with '===' between messages.
+            body                                     WEBSOCKET URL with '===' between messages;
+                                                     '?? status == 200' assertions.
 
             TARGET is a Client, an ASGI app (wrapped in a new Client) or a server URL. The result is
-            the Response (or the WebSocketSession), or a list of them for several requests.
+            the Response (or the WebSocketSession) of a single request without assertions, else the
+            Exchanges: every result in order, each with its assertions' outcomes. '--env NAME' picks
+            an environment of http-client.env.json or .vscode/settings.json. The syntax table is in
+            docs/httpfiles.md.
             """
             args = line.split(None, 1)
             magic = "%%http" if cell is not None else "%http"
             target = self._target(magic, args)
+            env = None
+            if cell is not None:
+                try:
+                    rest, env = split_env(line.split()[1:])
+                except ValueError as exc:
+                    raise UsageError(f"%%http: {exc}") from None
+                if rest:
+                    raise UsageError(f"%%http {args[0]}: unexpected {' '.join(rest)!r}; the requests go in "
+                                     "the cell, options are '--env NAME'")
             text = cell if cell is not None else (args[1] if len(args) > 1 else "")
             if not text.strip():
                 raise UsageError(f"{magic} {args[0]}: no request; write one such as 'GET /'")
-            return _run_here(run_http(target, text, variables=self.shell.user_ns), magic)
+            return _run_here(run_http(target, text, variables=self.shell.user_ns, env=env), magic)
+
+        @no_var_expand
+        @line_magic
+        def http_file(self, line: str) -> Any:
+            """Run every request of a .http file, in order, and check its assertions.
+
+            %http_file TARGET PATH [--env NAME]
+
+            TARGET is a Client, an ASGI app or a server URL; PATH a .http file ('< ./file' bodies and
+            .env files are read beside it); '--env NAME' an environment of http-client.env.json (with
+            http-client.private.env.json) or of .vscode/settings.json. Notebook variables fill
+            {{name}}s the file does not define. The result is the Exchanges: every response or
+            session in order, each with its assertions' outcomes; '.check()' raises if one failed.
+            """
+            try:
+                args, env = split_env(shlex.split(line))
+            except ValueError as exc:
+                raise UsageError(f"%http_file: {exc}") from None
+            target = self._target("%http_file", args)
+            if len(args) != 2:
+                raise UsageError("%http_file: write '%http_file TARGET PATH [--env NAME]'")
+            talk = run_http_file(target, args[1], env=env, variables=self.shell.user_ns)
+            return _run_here(talk, "%http_file")
 
         @no_var_expand
         @cell_magic
@@ -297,6 +304,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
     magics = magics_table(ipython)
     magics["line"].pop("http", None)
+    magics["line"].pop("http_file", None)
     magics["cell"].pop("http", None)
     magics["cell"].pop("ws", None)
     unregister(ipython)
