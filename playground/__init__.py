@@ -18,6 +18,7 @@ from .errors import (
     WebSocketDenied,
     WebSocketDisconnect,
 )
+from .har import save_har, to_har
 from .response import Response
 from .trace import Trace, TraceEvent
 from .websocket import WebSocketSession
@@ -47,7 +48,9 @@ __all__ = [
     "WebSocketDisconnect",
     "WebSocketEndpoint",
     "WebSocketSession",
+    "save_har",
     "serve",
+    "to_har",
 ]
 
 
