@@ -17,7 +17,7 @@ MIME_TYPE = "text/vnd.mermaid"
 
 # Mermaid reads "#...;" as an entity, ";" and a line break as the end of a statement, and passes
 # < > & " on to HTML: each is written as the entity of its code point.
-_ENTITIES = {char: f"#{ord(char)};" for char in '#;<>&"%\\'}
+_ENTITIES = {char: f"#{ord(char)};" for char in '#;<>&"'}
 
 
 def _label(text: str) -> str:
