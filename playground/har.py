@@ -5,7 +5,8 @@
 WebSocket session is written as Chrome writes one: ``"_resourceType": "websocket"`` and its messages in
 ``"_webSocketMessages"``. By default the archive leaves out ``Authorization``, ``Cookie`` and
 ``Set-Cookie`` (and the cookies read from them), as browsers' HAR exports now do; ``sanitized=False``
-keeps them.
+keeps them. As in Chrome's archives, a session's ``time`` is its opening handshake (until the app
+accepted or refused), and each message carries its own time.
 
 Times: the offsets a trace recorded (a monotonic clock) are placed on the wall clock once, when the
 archive is made. There is no wire in-process, so ``headersSize`` is -1 (unknown), as the format allows.
