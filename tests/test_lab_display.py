@@ -35,8 +35,16 @@ CHROMIUM_ARGS = [
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04-under-the-hood.ipynb"
 #: Its history's waterfall.
 NOTEBOOK_05 = NOTEBOOK.with_name("05-concurrency.ipynb")
-#: Screenshots of what the tests saw, for a person to look at (never inside the repository).
-SHOTS = Path(os.environ.get("PLAYGROUND_SHOTS", Path(tempfile.gettempdir()) / "playground-shots"))
+#: Where to save screenshots of what the tests saw, for a person to look at: only when asked for
+#: (``PLAYGROUND_SHOTS=/some/dir``, outside the repository), so a test run leaves no files behind.
+SHOTS = Path(os.environ["PLAYGROUND_SHOTS"]) if os.environ.get("PLAYGROUND_SHOTS") else None
+
+
+def screenshot(locator: Any, name: str) -> None:
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(SHOTS / name))
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 #: JupyterLab user settings: the dark theme, no news pop-up, and every cell rendered (no windowing).
@@ -269,7 +277,6 @@ def test_the_waterfall_and_the_mermaid_diagram_in_jupyterlab(lab: Lab) -> None:
     from nbclient import NotebookClient
     from playwright.sync_api import sync_playwright
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     this_run = lab.root / "05-this-run.ipynb"
     notebook = nbformat.read(NOTEBOOK_05, as_version=4)
     NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(lab.root)}}
@@ -311,8 +318,7 @@ def test_the_waterfall_and_the_mermaid_diagram_in_jupyterlab(lab: Lab) -> None:
             for label in ("client sent", "app sent"):
                 legend = waterfall.locator("span", has_text=label).first.evaluate(CONTRAST_JS)
                 assert legend["contrast"] >= 3.5, (label, legend)
-            waterfall.scroll_into_view_if_needed()
-            waterfall.screenshot(path=str(SHOTS / f"waterfall-{theme}.png"))
+            screenshot(waterfall, f"waterfall-{theme}.png")
 
             # The stored notebook, its bars evened out by sanitize.cfg: still valid, still kept.
             page.goto(f"{lab.url}/lab/tree/{NOTEBOOK_05.name}?reset&token={lab.token}")  # only this one open
@@ -341,7 +347,6 @@ def test_the_waterfall_and_the_mermaid_diagram_in_jupyterlab(lab: Lab) -> None:
             assert box is not None and box["width"] > 200 and box["height"] > 150, box
             # A trace's own output carries the Mermaid text too, but JupyterLab ranks its HTML first.
             assert page.locator(".jp-OutputArea-output .pg-trace").count() >= 1
-            diagram.scroll_into_view_if_needed()
-            diagram.screenshot(path=str(SHOTS / f"mermaid-{theme}.png"))
+            screenshot(diagram, f"mermaid-{theme}.png")
         finally:
             browser.close()
