@@ -1,6 +1,7 @@
 """playground: define ASGI endpoints in a notebook, drive them from the kernel, see every message.
 
-``serve`` (uvicorn) and the IPython extension load on first use, so ``import playground`` stays light.
+``serve`` (uvicorn), the HAR export and the IPython extension load on first use, so ``import playground``
+stays light.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .trace import Trace, TraceEvent
 from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
+    from .har import save_har, to_har
     from .server import NetworkExposureWarning, Server, ServerStartupError, serve
 
 _SERVER_NAMES = ("NetworkExposureWarning", "Server", "ServerStartupError", "serve")
@@ -47,7 +49,9 @@ __all__ = [
     "WebSocketDisconnect",
     "WebSocketEndpoint",
     "WebSocketSession",
+    "save_har",
     "serve",
+    "to_har",
 ]
 
 
@@ -56,6 +60,10 @@ def __getattr__(name: str) -> Any:
         from . import server
 
         return getattr(server, name)
+    if name in ("save_har", "to_har"):  # loaded on first use, like the server
+        from . import har
+
+        return getattr(har, name)
     raise AttributeError(f"module 'playground' has no attribute {name!r}")
 
 

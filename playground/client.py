@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from .errors import check_timeout
+from .history import History
 from .lifespan import LifespanMode
 from .response import Response
 from .scope import DEFAULT_PORTS, remember
@@ -165,8 +165,8 @@ class Client:
         if headers:
             self._update_headers(self.headers, headers)
         self.cookies = httpx.Cookies(cookies)
-        #: the latest exchanges (responses and WebSocket sessions), newest last
-        self.history: deque[Response | WebSocketSession] = deque(maxlen=history)
+        #: the latest exchanges (responses and WebSocket sessions), newest last; displays as a waterfall
+        self.history: History = History(maxlen=history)
         self._sessions: list[WebSocketSession] = []
         self._prune_at = 64
         self._prepared_from: list[tuple[bytes, bytes]] = []

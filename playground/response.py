@@ -32,6 +32,24 @@ class Response(httpx.Response):
     template: Any = None
     context: Any = None
 
+    def to_curl(self, base_url: str | httpx.URL | None = None) -> str:
+        """The ``curl`` command that sends this request again (to ``base_url``, e.g. ``server.url``)."""
+        from .commands import to_curl
+
+        return to_curl(self, base_url)
+
+    def to_httpie(self, base_url: str | httpx.URL | None = None) -> str:
+        """The HTTPie command that sends this request again (to ``base_url``, e.g. ``server.url``)."""
+        from .commands import to_httpie
+
+        return to_httpie(self, base_url)
+
+    def to_http(self, base_url: str | httpx.URL | None = None) -> str:
+        """This request as ``.http`` text (VS Code REST Client, JetBrains HTTP Client, ``%%http``)."""
+        from .commands import to_http
+
+        return to_http(self, base_url)
+
     def __repr__(self) -> str:
         target = self.request.url.raw_path.decode("ascii")
         return f"<Response [{self.status_code} {self.reason_phrase}] {self.request.method} {target}>"

@@ -86,6 +86,8 @@ ALLOWED_STYLE_PROPERTIES = {
     "background", "background-color", "border", "border-collapse", "border-radius", "border-color", "color",
     "display", "flex-wrap", "gap", "align-items", "font-family", "font-size", "font-weight", "margin", "max-width",
     "opacity", "overflow-wrap", "padding", "text-align", "vertical-align", "white-space", "max-height",
+    # the history's waterfall bars
+    "margin-left", "margin-right", "width", "min-width", "height", "flex",
 }
 FORBIDDEN_VALUES = ("var(", "hsl(", "currentcolor", "inherit", "light-dark(", "sticky", "fixed", "calc(")
 

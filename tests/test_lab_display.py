@@ -33,6 +33,18 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04-under-the-hood.ipynb"
+#: Its history's waterfall.
+NOTEBOOK_05 = NOTEBOOK.with_name("05-concurrency.ipynb")
+#: Where to save screenshots of what the tests saw, for a person to look at: only when asked for
+#: (``PLAYGROUND_SHOTS=/some/dir``, outside the repository), so a test run leaves no files behind.
+SHOTS = Path(os.environ["PLAYGROUND_SHOTS"]) if os.environ.get("PLAYGROUND_SHOTS") else None
+
+
+def screenshot(locator: Any, name: str) -> None:
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(SHOTS / name))
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 #: JupyterLab user settings: the dark theme, no news pop-up, and every cell rendered (no windowing).
@@ -104,15 +116,19 @@ def _stop(lab: Lab, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """JupyterLab on copies of notebooks 04 and 05; dark unless the test asks for another theme."""
+    theme = getattr(request, "param", "JupyterLab Dark")
     root = Path(tempfile.mkdtemp(prefix="playground-lab-"))
     process = None
     try:
         notebooks = root / "notebooks"
         notebooks.mkdir()
-        shutil.copy(NOTEBOOK, notebooks / NOTEBOOK.name)
+        for notebook in (NOTEBOOK, NOTEBOOK_05):
+            shutil.copy(notebook, notebooks / notebook.name)
         settings = root / "settings"
-        for plugin, values in SETTINGS.items():
+        themed = {**SETTINGS, "@jupyterlab/apputils-extension/themes": {"theme": theme}}
+        for plugin, values in themed.items():
             path = settings / f"{plugin}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values), encoding="utf-8")
@@ -141,6 +157,14 @@ def lab() -> Iterator[Lab]:
         if process is not None:
             _stop(server, process)
         shutil.rmtree(root)
+
+
+def styles_in(page: Any) -> set[str]:
+    """Every inline ``style`` attribute of the playground displays in the open notebook, as rendered."""
+    shown = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front, not one open behind it
+    return set(page.evaluate(
+        f"[...document.querySelectorAll('{shown} .pg-display, {shown} .pg-display *')]"
+        ".map((e) => e.getAttribute('style')).filter(Boolean)"))
 
 
 def stored_styles(notebook: Path) -> set[str]:
@@ -238,5 +262,91 @@ def test_stored_trace_display_reads_well_untrusted_in_the_dark_theme(lab: Lab) -
             scope.locator("summary").click()
             assert scope.evaluate("(details) => details.open")
             assert scope.locator("th", has_text="raw_path").is_visible()
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("lab", ["JupyterLab Light", "JupyterLab Dark"], indirect=True)
+def test_the_waterfall_and_the_mermaid_diagram_in_jupyterlab(lab: Lab) -> None:
+    """Untrusted: notebook 05's history waterfall, and notebook 04's Mermaid diagram drawn.
+
+    Stored notebooks keep no timings (sanitize.cfg evens the bars out), so notebook 05 is run here
+    first and saved unsigned, real bars and all: JupyterLab sanitises it like a cloned one.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from playwright.sync_api import sync_playwright
+
+    this_run = lab.root / "05-this-run.ipynb"
+    notebook = nbformat.read(NOTEBOOK_05, as_version=4)
+    NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(lab.root)}}
+                   ).execute()
+    nbformat.write(notebook, this_run)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.set_default_timeout(20_000)
+
+            page.goto(f"{lab.url}/lab/tree/{this_run.name}?token={lab.token}")
+            waterfall = page.locator(".jp-NotebookPanel .jp-OutputArea-output .pg-waterfall").first
+            waterfall.wait_for(state="visible")
+            theme = "light" if page.evaluate("document.body.dataset.jpThemeLight") == "true" else "dark"
+            assert page.locator(".jp-OutputArea-output style").count() == 0  # untrusted: sanitised
+
+            # Three sessions, each a span with its place and length kept by the sanitiser.
+            rows = waterfall.locator("tbody tr")
+            assert rows.count() == 3
+            assert "3 exchanges" in waterfall.inner_text()
+            boxes = [rows.nth(i).locator("td").last.locator("div").first.bounding_box() for i in range(3)]
+            track = rows.first.locator("td").last.bounding_box()
+            assert track is not None and all(box is not None for box in boxes), boxes
+            for box in boxes:
+                assert box is not None and box["width"] >= 2 and box["height"] >= 10, box
+                assert track["x"] - 1 <= box["x"] and box["x"] + box["width"] <= track["x"] + track["width"] + 1
+            # Ada's span has two ticks (she spoke, and heard herself), inside the span.
+            ada = boxes[0]
+            assert ada is not None
+            ticks = rows.first.locator("div[style*='margin-right:-2px']")
+            assert ticks.count() == 2
+            for index in range(2):
+                tick = ticks.nth(index).bounding_box()
+                assert tick is not None and ada["x"] - 1 <= tick["x"] <= ada["x"] + ada["width"] + 1, (tick, ada)
+            assert stored_styles(this_run) - styles_in(page) == set()
+            heading = waterfall.locator("div").first.evaluate(CONTRAST_JS)
+            assert heading["contrast"] >= 7, heading
+            for label in ("client sent", "app sent"):
+                legend = waterfall.locator("span", has_text=label).first.evaluate(CONTRAST_JS)
+                assert legend["contrast"] >= 3.5, (label, legend)
+            screenshot(waterfall, f"waterfall-{theme}.png")
+
+            # The stored notebook, its bars evened out by sanitize.cfg: still valid, still kept.
+            page.goto(f"{lab.url}/lab/tree/{NOTEBOOK_05.name}?reset&token={lab.token}")  # only this one open
+            page.locator(".lm-TabBar-tab.lm-mod-current", has_text=NOTEBOOK_05.name).wait_for()
+            page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .pg-waterfall").first.wait_for(state="visible")
+            assert stored_styles(lab.root / NOTEBOOK_05.name) - styles_in(page) == set()
+
+            # Notebook 04: trace.mermaid() is drawn by JupyterLab's own Mermaid renderer, untrusted too.
+            page.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}?reset&token={lab.token}")
+            page.locator(".lm-TabBar-tab.lm-mod-current", has_text=NOTEBOOK.name).wait_for()
+            diagram = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMermaid").first
+            diagram.wait_for(state="visible")
+            drawn = diagram.locator("svg, img").first
+            drawn.wait_for(state="visible")
+            # JupyterLab draws it as an inline SVG or as an <img> of one (a data: URL, base64 or not).
+            text = diagram.evaluate("""(node) => {
+                const svg = node.querySelector('svg');
+                if (svg) return svg.textContent;
+                const src = node.querySelector('img').src, data = src.slice(src.indexOf(',') + 1);
+                return src.includes(';base64,') ? new TextDecoder().decode(
+                    Uint8Array.from(atob(data), (c) => c.charCodeAt(0))) : decodeURIComponent(data);
+            }""")
+            for label in ("client", "app", "http.request", "http.response.start status=200", "returned"):
+                assert label in text, (label, text[:500])
+            box = drawn.bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 150, box
+            # A trace's own output carries the Mermaid text too, but JupyterLab ranks its HTML first.
+            assert page.locator(".jp-OutputArea-output .pg-trace").count() >= 1
+            screenshot(diagram, f"mermaid-{theme}.png")
         finally:
             browser.close()

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 
 from playground import Client, Response, WebSocketSession
 from playground.display import response_html, response_text, session_html, session_text, trace_html, trace_text
+from playground.display_waterfall import waterfall_html, waterfall_text
 from playground.trace import TraceEvent
 
 pytestmark = pytest.mark.anyio
@@ -72,6 +73,11 @@ def test_every_rule_is_well_formed() -> None:
         ("(&#x27;127.0.0.1&#x27;, 40123)", "(&#x27;127.0.0.1&#x27;, PORT)"),
         ("date: Tue, 05 Mar 2024 10:11:12 GMT", "date: DAY, DD MON YYYY HH:MM:SS GMT"),
         ("status=200 (27 bytes) 0x10 1.5 ms", "status=200 (27 bytes) 0x10 1.5 ms"),  # left alone
+        ('<div style="margin-left:3.25%;width:96.75%;min-width:2px">',
+         '<div style="margin-left:0%;width:100%;min-width:2px">'),
+        ('<img style="max-width:100%"><td style="min-width:320px">',  # left alone
+         '<img style="max-width:100%"><td style="min-width:320px">'),
+        ("GET / → 200 OK ▕ ██   ▏  2 messages", "GET / → 200 OK ▕" + "█" * 40 + "▏  2 messages"),
     ],
 )
 def test_each_rule_does_what_it_says(raw: str, clean: str) -> None:
@@ -114,7 +120,7 @@ async def one_run(factor: float) -> list[str]:
     assert response.trace is not None
     return [
         response_text(response), response_html(response), trace_text(response.trace), trace_html(response.trace),
-        session_text(ws), session_html(ws),
+        session_text(ws), session_html(ws), waterfall_text(client.history), waterfall_html(client.history),
     ]
 
 
