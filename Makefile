@@ -19,8 +19,9 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# No "receive official Jupyter news?" prompt (and no news or update fetch) for a room of newcomers.
-NO_NEWS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+# No "get notified about official Jupyter news?" prompt for a room of newcomers, and no news or update
+# fetch: JupyterLab's default settings from tools/lab-settings/overrides.json (a user's own still win).
+NO_NEWS := --LabApp.app_settings_dir=$(CURDIR)/tools/lab-settings --LabApp.news_url=None
 
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ALLOW_ROOT) $(NO_NEWS) $(LAB_ARGS)

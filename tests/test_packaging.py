@@ -110,10 +110,14 @@ def test_make_lab_answers_on_its_port() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token=probe", timeout=5) as r:
             assert r.status == 200
             page = r.read().decode()
-        # The page's configuration turns the news off, so no "receive Jupyter news?" prompt comes up.
+        # No "get notified about official Jupyter news?" prompt: the news are off by default, and not fetched.
         config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                       page, re.DOTALL).group(1))  # type: ignore[union-attr]
         assert config["news"] == {"disabled": True}
+        settings_url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(settings_url + "?token=probe", timeout=5) as r:
+            defaults = {name: p["default"] for name, p in json.load(r)["schema"]["properties"].items()}
+        assert (defaults["fetchNews"], defaults["checkForUpdates"]) == ("false", False)
     finally:
         if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGTERM)
