@@ -47,8 +47,9 @@ PINNED_BY_LOCK = ("micropip", "ipython")
 PRELOAD = ("micropip", "piplite", "pyodide-kernel", "ipykernel", "comm", "jedi", "ipython", "playground")
 
 
-def run(*command: str | Path, cwd: Path | None = None) -> None:
-    subprocess.run([str(part) for part in command], check=True, cwd=cwd)
+def run(*command: str | Path, cwd: Path | None = None, quiet: bool = False) -> None:
+    subprocess.run([str(part) for part in command], check=True, cwd=cwd,
+                   stdout=subprocess.DEVNULL if quiet else None)
 
 
 def fetch_pyodide(cache: Path) -> Path:
@@ -56,7 +57,7 @@ def fetch_pyodide(cache: Path) -> Path:
     tarball = cache / f"pyodide-{PYODIDE_VERSION}.tgz"
     if not tarball.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        run("npm", "pack", "--silent", f"pyodide@{PYODIDE_VERSION}", "--pack-destination", cache)
+        run("npm", "pack", "--silent", f"pyodide@{PYODIDE_VERSION}", "--pack-destination", cache, quiet=True)
     return tarball
 
 
