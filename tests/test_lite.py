@@ -101,18 +101,14 @@ class Recorder:
             route.abort()
 
 
-@pytest.fixture(scope="session")
-def browser_context() -> Iterator[tuple[Any, Recorder]]:
-    """One context for all the notebooks: its HTTP cache keeps Pyodide's compiled WebAssembly between them."""
+@pytest.fixture(scope="module")  # Playwright's sync API keeps a loop running: it must end with this module
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    recorder = Recorder()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.route("**/*", recorder.route)
-            yield context, recorder
+            yield browser
         finally:
             browser.close()
 
@@ -169,9 +165,12 @@ def run_notebook(page: Any, site_url: str, name: str) -> list[dict]:
 
 @pytest.mark.timeout(420)  # the first one builds the site too
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_in_jupyterlite(name: str, site_url: str, browser_context: tuple[Any, Recorder]) -> None:
-    context, recorder = browser_context
-    recorder.urls.clear()
+def test_notebook_runs_in_jupyterlite(name: str, site_url: str, browser: Any) -> None:
+    # A context of its own for each notebook, as a learner's fresh browser. (In one shared context, and
+    # its service worker, the kernels of later notebooks were seen not to start within two minutes.)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    recorder = Recorder()
+    context.route("**/*", recorder.route)
     page = context.new_page()
     page.set_default_timeout(CELL_TIMEOUT)
     try:
@@ -180,7 +179,7 @@ def test_notebook_runs_in_jupyterlite(name: str, site_url: str, browser_context:
             Path(shots).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(shots) / f"{Path(name).stem}.png"))
     finally:
-        page.close()  # its kernel's worker goes with it
+        context.close()
 
     stored = json.loads((ROOT / "notebooks" / name).read_text())
     assert len(cells) == sum(c["cell_type"] == "code" for c in stored["cells"]), "every code cell ran"
