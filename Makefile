@@ -19,8 +19,12 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# No "get notified about official Jupyter news?" prompt for a room of newcomers, and no news or update
+# fetch: JupyterLab's default settings from tools/lab-settings/overrides.json (a user's own still win).
+NO_NEWS := --LabApp.app_settings_dir=$(CURDIR)/tools/lab-settings --LabApp.news_url=None
+
 lab: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ALLOW_ROOT) $(NO_NEWS) $(LAB_ARGS)
 
 test: $(VENV)/.installed-test lint unit nbval check-notebooks
 
@@ -64,5 +68,24 @@ bench: $(VENV)/.installed-test
 wheelhouse: | $(BIN)/python
 	$(BIN)/python -m pip wheel --quiet --wheel-dir wheelhouse '.[lab]' 'setuptools>=69'
 
+# The workshop as a static JupyterLite site (Pyodide kernel), from PyPI and npm only: needs node/npm too.
+LITE_VENV := .venv-lite
+LITE_OUT ?= _site
+LITE_PORT ?= 8000
+.PHONY: lite lite-serve
+
+$(LITE_VENV)/.installed: tools/lite-requirements.txt
+	$(PYTHON) -m venv $(LITE_VENV)
+	$(LITE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LITE_VENV)/bin/python -m pip install --quiet -r tools/lite-requirements.txt
+	touch $@
+
+lite: $(LITE_VENV)/.installed
+	$(LITE_VENV)/bin/python tools/build_lite.py --output $(LITE_OUT)
+
+lite-serve:
+	test -f $(LITE_OUT)/index.html || $(MAKE) lite
+	$(PYTHON) -m http.server --bind 127.0.0.1 $(LITE_PORT) --directory $(LITE_OUT)
+
 clean:
-	rm -rf $(VENV) $(LATEST) .node build *.egg-info
+	rm -rf $(VENV) $(LATEST) $(LITE_VENV) $(LITE_OUT) .node build *.egg-info

@@ -57,6 +57,12 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _SERVER_NAMES:
+        from .browser import IN_BROWSER, live_mode_unavailable, unavailable_serve
+
+        if IN_BROWSER:  # no uvicorn, no sockets: ``serve`` is there to say so when it is called
+            if name == "serve":
+                return unavailable_serve
+            raise live_mode_unavailable(f"playground.{name}")
         from . import server
 
         return getattr(server, name)

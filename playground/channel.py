@@ -142,8 +142,10 @@ class Channel(list[T]):
             while not self:
                 future = loop.create_future()
                 self._add_waiter(future)
-                timer = None if deadline is None else loop.call_at(min(deadline, loop.time() + WAKE_EVERY),
-                                                                   _wake, future)
+                # A delay, never a time: the deadline may just have passed, and Pyodide's loop refuses
+                # to schedule in the past (CPython's runs such a timer at once).
+                timer = None if deadline is None else loop.call_later(
+                    max(0.0, min(deadline - loop.time(), WAKE_EVERY)), _wake, future)
                 try:
                     await future
                 finally:

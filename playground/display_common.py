@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from .browser import SYNC_HANDLER
+
 #: Text bodies longer than this many lines (or characters) are folded.
 FOLD_LINES = 20
 FOLD_CHARS = 2000
@@ -289,7 +291,7 @@ class Handler(NamedTuple):
     name: str  # "get", "on_receive"
     serves: str  # "GET, HEAD" or "a message"
     defined_in: str  # the class that defines it
-    kind: str  # "async" or "sync (runs in a worker thread)"
+    kind: str  # "async" or SYNC_HANDLER: "sync (runs in a worker thread)"
     signature: str
     doc: str
 
@@ -303,7 +305,7 @@ def _handler(cls: type, name: str, serves: str) -> Handler:
     except (TypeError, ValueError):
         signature = "(...)"
     doc = inspect.cleandoc(function.__doc__ or "").splitlines()
-    return Handler(name, serves, owner, "async" if is_async else "sync (runs in a worker thread)",
+    return Handler(name, serves, owner, "async" if is_async else SYNC_HANDLER,
                    signature, doc[0] if doc else "")
 
 

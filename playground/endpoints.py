@@ -198,3 +198,10 @@ class WebSocketEndpoint:
 
     async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
         """Override to clean up; ``close_code`` is the client's, or 1011 when the session failed."""
+
+
+if sys.platform == "emscripten":
+    from .browser import run_threads_inline
+
+    # No threads in Pyodide: plain ``def`` handlers, ours and Starlette's, run inline instead.
+    run_threads_inline()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .browser import IN_BROWSER, live_mode_unavailable
 from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect, check_timeout
 from .response import Response
 from .scope import http_scope, parse_subprotocols, websocket_scope
@@ -43,6 +44,8 @@ class NetworkTransport:
     """Requests and WebSocket sessions to a server at ``url``."""
 
     def __init__(self, url: str, *, max_message_size: int | None) -> None:
+        if IN_BROWSER:
+            raise live_mode_unavailable(f"Client({url!r})")
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError(f"Client(url) needs an http:// or https:// URL with a host, got {url!r}")

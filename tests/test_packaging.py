@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,13 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _requirement(spec: str) -> tuple[str, str]:
-    name, version = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", spec).groups()  # type: ignore[union-attr]
+    # An environment marker (after ";") is left out: conda's environment is never the browser's.
+    name, version = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*([^;]*)", spec).groups()  # type: ignore[union-attr]
     return name.lower().replace("_", "-"), version.replace(" ", "")
 
 
 def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(_requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["lab"])
+    extras = project["optional-dependencies"]
+    wanted = dict(_requirement(s) for s in project["dependencies"] + extras["lab"] + extras["test"])
     conda: dict[str, str] = {}
     pip_lines: list[str] = []
     in_deps = in_pip = False
@@ -43,8 +46,22 @@ def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
                 conda[name] = version
         elif in_pip and (m := re.match(r"^\s{6}- (\S.*)$", line)):
             pip_lines.append(m.group(1))
-    assert conda == wanted
-    assert pip_lines == ["-e ."], "the project itself is installed from the checkout with pip"
+    assert pip_lines[-1:] == ["-e ."], "the project itself is installed from the checkout with pip"
+    from_pip = dict(_requirement(spec) for spec in pip_lines[:-1])
+    assert not conda.keys() & from_pip.keys(), "each package comes from one place"
+    assert {**conda, **from_pip} == wanted
+
+
+def test_what_cannot_exist_in_the_browser_is_left_out_there() -> None:
+    """uvicorn, websockets and ipykernel have no wheel for Pyodide: `%pip install playground` skips them."""
+    from packaging.requirements import Requirement
+
+    browser = {"sys_platform": "emscripten", "platform_machine": "wasm32", "python_version": "3.14"}
+    requirements = [Requirement(s) for s in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+                    ["dependencies"]]
+    left_out = {r.name for r in requirements if r.marker is not None and not r.marker.evaluate(browser)}
+    assert left_out == {"websockets", "uvicorn", "ipykernel"}
+    assert all(r.marker is None or r.marker.evaluate() for r in requirements), "all of them are installed here"
 
 
 def test_binder_builds_on_a_python_the_project_supports() -> None:
@@ -103,6 +120,15 @@ def test_make_lab_answers_on_its_port() -> None:
         assert "01-http-endpoints.ipynb" in listing, "JupyterLab serves the notebooks folder"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token=probe", timeout=5) as r:
             assert r.status == 200
+            page = r.read().decode()
+        # No "get notified about official Jupyter news?" prompt: the news are off by default, and not fetched.
+        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                      page, re.DOTALL).group(1))  # type: ignore[union-attr]
+        assert config["news"] == {"disabled": True}
+        settings_url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(settings_url + "?token=probe", timeout=5) as r:
+            defaults = {name: p["default"] for name, p in json.load(r)["schema"]["properties"].items()}
+        assert (defaults["fetchNews"], defaults["checkForUpdates"]) == ("false", False)
     finally:
         if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGTERM)
