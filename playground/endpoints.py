@@ -6,6 +6,9 @@ builds an instance and awaiting it handles the connection.
 
 Beyond Starlette, for learners: a wrong ``encoding`` fails when the class is defined, a handler name
 that looks like a misspelt verb warns, and ``allowed_methods()`` answers without a request.
+
+PYTEST_DONT_REWRITE: the asserts below are Starlette's behaviour, messages included. The package
+ships a pytest plugin, so pytest would otherwise rewrite them in every test run.
 """
 
 from __future__ import annotations
