@@ -4,9 +4,11 @@ on asyncio and on trio, where it can be, checked against Starlette's own client 
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -385,3 +387,22 @@ async def test_an_explicit_port_0_reaches_the_scope(anyio_backend: str) -> None:
     # Starlette's client keeps it; the scope used to fall back to the scheme's default port.
     response = await Client(echo_scope, base_url="http://[::1]:0").get("/")
     assert response.json()["server"] == ["::1", 0]
+
+
+def test_history_does_not_keep_the_appʼs_exception_alive(backend: str) -> None:
+    class Thing:
+        pass
+
+    refs = []
+
+    async def crash(scope: Any, receive: Any, send: Any) -> None:
+        thing = Thing()  # a local of the app's frame: the exception's traceback holds it
+        refs.append(weakref.ref(thing))
+        raise ValueError("boom")
+
+    client = TestClient(crash, backend=backend, raise_server_exceptions=False)
+    assert client.get("/").status_code == 500
+    gc.collect()
+    assert refs[0]() is None
+    assert client.history[-1].trace.outcome == "raised ValueError"
+    assert client.history[-1].app_exception is None
