@@ -172,7 +172,9 @@ class TestClient:
     """Starlette 1.10's ``TestClient``: the same arguments and synchronous methods, responses that are
     ``httpx.Response`` objects (playground's, with a ``trace``), WebSocket sessions as sync context
     managers. Beyond it: ``timeout`` (seconds, per wait for the app; ``None`` waits forever, as
-    Starlette's does) and ``history`` (how many exchanges ``client.history`` keeps; 0 for none).
+    Starlette's does), ``history`` (how many exchanges ``client.history`` keeps; 0 for none) and
+    ``lifespan`` (``"on"``: ``with`` runs the app's lifespan, as Starlette's does; ``"auto"`` also
+    accepts an app that does not speak the lifespan protocol, as uvicorn does).
     """
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
@@ -194,6 +196,9 @@ class TestClient:
         history: int = 20,
         lifespan: Literal["on", "auto"] = "on",
     ) -> None:
+        if isinstance(app, (str, httpx.URL)):
+            raise TypeError(f"TestClient drives an ASGI app in-process, got the URL {str(app)!r}; "
+                            "for a running server use playground.Client(url)")
         self.app = app if _is_asgi3(app) else _ASGI2App(app)
         self.async_backend = {"backend": backend, "backend_options": backend_options or {}}
         self.raise_server_exceptions = raise_server_exceptions

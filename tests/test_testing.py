@@ -406,3 +406,8 @@ def test_history_does_not_keep_the_appʼs_exception_alive(backend: str) -> None:
     assert refs[0]() is None
     assert client.history[-1].trace.outcome == "raised ValueError"
     assert client.history[-1].app_exception is None
+
+
+def test_a_url_is_refused_with_a_pointer_to_client() -> None:
+    with pytest.raises(TypeError, match=r"playground\.Client\(url\)"):
+        TestClient("http://127.0.0.1:8000")
