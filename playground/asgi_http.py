@@ -74,6 +74,11 @@ class HTTPExchange:
     async def send(self, message: dict[str, Any]) -> None:
         kind = message.get("type") if isinstance(message, dict) else None
         if kind not in HTTP_SEND_TYPES:
+            if kind == "http.response.push" and "http.response.push" in self.trace.scope.get("extensions", ()):
+                # The scope offers server push (the app put it there): a client may refuse pushes, as
+                # HTTP/2 lets it; this one records the promise and fetches nothing.
+                self.trace.record("send", message)
+                return
             raise ASGIProtocolError(
                 f"the app sent {message!r:.80}, which is not an HTTP message; expected one of "
                 + ", ".join(sorted(HTTP_SEND_TYPES))
@@ -271,6 +276,12 @@ class AppBodyStream(httpx.AsyncByteStream):
             if error is not None:
                 response.app_exception = error
             exchange.set_elapsed(response)
+
+    async def abort(self) -> None:
+        """Cancel the app now, body read or not (its client is closing with the response still open)."""
+        __tracebackhide__ = True
+        await self.exchange.task.abandon(self.exchange.grace)
+        await self.aclose()
 
     # The response holds this stream: a weak reference back, so that the two are freed together as
     # soon as nobody holds the response, without waiting for the garbage collector.

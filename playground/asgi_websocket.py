@@ -37,6 +37,10 @@ def _utf8_size(text: str, limit: int) -> int:
 
 
 class ASGIWebSocketSession(WebSocketSession):
+    #: Take the app's ``websocket.close`` after the client has gone without an error (Starlette's
+    #: TestClient does; a server raises ``OSError``, as ASGI 2.4 says, and so does this by default).
+    quiet_late_close = False
+
     def __init__(
         self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, *, timeout: float | None,
         grace: float, raise_app_exceptions: bool, max_message_size: int | None,
@@ -81,6 +85,10 @@ class ASGIWebSocketSession(WebSocketSession):
     async def _app_send(self, message: dict[str, Any]) -> None:
         kind = message.get("type") if isinstance(message, dict) else None
         if self._client_left or (self._app_closed and kind != "websocket.close"):
+            if kind == "websocket.close" and self.quiet_late_close and not self._app_closed:
+                self.trace.record("send", message)
+                self._app_closed = True
+                return
             raise ClientDisconnected(f"cannot send {kind!r}: the WebSocket is closed")
         if kind == "websocket.send":
             if not self.accepted:
@@ -234,6 +242,22 @@ class ASGIWebSocketSession(WebSocketSession):
 
     def _put_back(self, message: dict[str, Any]) -> None:
         self.to_client.put_back(message)
+
+    @property
+    def app_exception(self) -> BaseException | None:
+        """The exception the app's call ended with, whether or not it was raised to the caller."""
+        return self.task.exception
+
+    def send_unchecked(self, message: dict[str, Any]) -> None:
+        """Hand the app any message as it is, for a test of how the app copes with one no server sends.
+
+        A ``websocket.disconnect`` counts as the client leaving; nothing is refused, as in Starlette's
+        TestClient (``send()`` checks the message first).
+        """
+        if message.get("type") == "websocket.disconnect" and not self._client_left:
+            self._client_close_now(message.get("code", 1000), message.get("reason") or "")
+            return
+        self.to_app.put(message)
 
     async def _next(self, phase: str, timeout: float | None) -> dict[str, Any]:
         __tracebackhide__ = True

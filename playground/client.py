@@ -35,6 +35,11 @@ _EMPTY = httpx.ByteStream(b"")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _SCHEMES = ("http", "https", "ws", "wss")
 
+#: Told of every exchange a client starts, as ``observer(client, item)``: the pytest plugin sets it while
+#: a test runs, to report the exchanges of a failing test. ``item`` is the ``httpx.Request`` (its trace in
+#: ``request.extensions["playground.trace"]`` once the app is called) or the ``WebSocketSession``.
+observer: Any = None
+
 
 def _header_error(headers: Any) -> Exception | None:
     """Which header httpx could not encode (it says only 'ascii codec can't encode'), and what to do."""
@@ -121,6 +126,12 @@ class Client:
     also runs the app's lifespan (``lifespan="auto"`` skips it for apps that do not support it,
     ``"on"`` insists, ``"off"`` never runs it).
     """
+
+    #: The headers of a WebSocket handshake, under any the caller gives.
+    websocket_handshake: Mapping[str, str] = {
+        "connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
 
     def __init__(
         self,
@@ -293,6 +304,8 @@ class Client:
         hops: list[Response] = []
         while True:
             await _read_body(request)
+            if observer is not None:
+                observer(self, request)
             response = await self.transport.request(request, timeout=timeout, stream=False)
             self._received(response)
             if not (follow and response.has_redirect_location):
@@ -366,15 +379,22 @@ class Client:
         (``http.disconnect``) and cancels it if it has not finished after ``grace`` seconds.
         """
         __tracebackhide__ = True
-        timeout = self._timeout(timeout)
-        request = self.build_request(method, url, **kwargs)
-        await _read_body(request)
-        response = await self.transport.request(request, timeout=timeout, stream=True)
-        self._received(response)
+        response = await self.open_stream(self.build_request(method, url, **kwargs), timeout=timeout)
         try:
             yield response
         finally:
             await response.aclose()
+
+    async def open_stream(self, request: httpx.Request, *, timeout: float | None = UNSET) -> Response:
+        """Send a built request and return at ``http.response.start``; ``await response.aclose()`` after."""
+        __tracebackhide__ = True
+        timeout = self._timeout(timeout)
+        await _read_body(request)
+        if observer is not None:
+            observer(self, request)
+        response = await self.transport.request(request, timeout=timeout, stream=True)
+        self._received(response)
+        return response
 
     # -- WebSockets --------------------------------------------------------------------------------
 
@@ -388,8 +408,7 @@ class Client:
             # A str is a sequence too: 'chat' would go out as the subprotocols 'c', 'h', 'a', 't'.
             raise TypeError(f"subprotocols takes a list of names, such as [{subprotocols!r}], "
                             f"got the {type(subprotocols).__name__} {subprotocols!r}")
-        merged = {"connection": "upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
-                  "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        merged = dict(self.websocket_handshake)
         if subprotocols:
             merged["sec-websocket-protocol"] = ", ".join(subprotocols)
         extra = httpx.Headers()
@@ -397,6 +416,8 @@ class Client:
             self._update_headers(extra, headers)
         request = self.build_request("GET", url, headers={**merged, **dict(extra)})
         session = self.transport.websocket(request, timeout=timeout)
+        if observer is not None:
+            observer(self, session)
         self.history.append(session)
         self._sessions.append(session)
         if len(self._sessions) >= self._prune_at:

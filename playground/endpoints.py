@@ -7,9 +7,8 @@ builds an instance and awaiting it handles the connection.
 Beyond Starlette, for learners: a wrong ``encoding`` fails when the class is defined, a handler name
 that looks like a misspelt verb warns, and ``allowed_methods()`` answers without a request.
 
-PYTEST_DONT_REWRITE: playground is a pytest plugin's distribution, so pytest would rewrite the
-``assert`` statements here, and Starlette's messages ("Unsupported 'encoding' attribute ...") would
-gain pytest's explanation under pytest only.
+PYTEST_DONT_REWRITE: the asserts below are Starlette's behaviour, messages included. The package
+ships a pytest plugin, so pytest would otherwise rewrite them in every test run.
 """
 
 from __future__ import annotations

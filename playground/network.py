@@ -64,7 +64,8 @@ class NetworkTransport:
         __tracebackhide__ = True
         trace = Trace(http_scope(request, client=None, state=None), seen_from="client")  # type: ignore[arg-type]
         trace.record("receive", {"type": "http.request", "body": request.content, "more_body": False})
-        request.extensions = {**request.extensions, "timeout": httpx.Timeout(timeout).as_dict()}
+        request.extensions = {**request.extensions, "timeout": httpx.Timeout(timeout).as_dict(),
+                              "playground.trace": trace}
         http = self._http()
         started = time.perf_counter()
         try:

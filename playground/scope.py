@@ -51,7 +51,7 @@ def _parts_of(url: httpx.URL, scheme: str) -> URLParts:
     parts = _url_parts.get(id(url))
     if parts is not None and parts[0] is url:
         return parts
-    server = (url.host, url.port or DEFAULT_PORTS[scheme])
+    server = (url.host, DEFAULT_PORTS[scheme] if url.port is None else url.port)  # port 0 is a port
     return remember(_url_parts, id(url), (url, url.path, url.raw_path.partition(b"?")[0], url.query, server))
 
 

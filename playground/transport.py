@@ -43,6 +43,7 @@ class ASGITransport:
         scope = http_scope(request, root_path=self.root_path, client=self.client, state=self.state)
         run = HTTPExchange(self.app, scope, request, timeout=timeout, grace=self.grace,
                            raise_app_exceptions=self.raise_app_exceptions)
+        request.extensions["playground.trace"] = run.trace  # there for an observer even if the call fails
         return await (open_stream(run) if stream else exchange(run))
 
     def websocket(self, request: httpx.Request, *, timeout: float | None) -> ASGIWebSocketSession:

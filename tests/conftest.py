@@ -6,6 +6,8 @@ import pytest
 
 from playground.app_task import AppTask
 
+pytest_plugins = ["pytester"]  # tests of the pytest plugin run pytest inside a test
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
