@@ -13,6 +13,8 @@ from .endpoints import EndpointWarning, HTTPEndpoint, WebSocketEndpoint
 from .errors import (
     AppTimeout,
     ASGIProtocolError,
+    EventLoopBlocked,
+    EventLoopBlockedWarning,
     LifespanError,
     MessageTooLarge,
     WebSocketDenied,
@@ -34,6 +36,8 @@ __all__ = [
     "AppTimeout",
     "Client",
     "EndpointWarning",
+    "EventLoopBlocked",
+    "EventLoopBlockedWarning",
     "HTTPEndpoint",
     "LifespanError",
     "MessageTooLarge",
