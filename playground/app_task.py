@@ -233,8 +233,12 @@ class AppTask:
         if first:
             frame = block.frames[-1] if block.frames else None
             # Pointed at the app's line; no registry, so each exchange says it (not once per line).
+            text = block.describe()
+            if block.uninterruptible:
+                text += (f", past the client's timeout of {timeout or 0.0:g} s; the client could not stop it "
+                         f"({block.uninterruptible})")
             warnings.warn_explicit(
-                EventLoopBlockedWarning(f"{block.describe()}. {BLOCKING_ADVICE}"),
+                EventLoopBlockedWarning(f"{text}. {BLOCKING_ADVICE}"),
                 EventLoopBlockedWarning,
                 frame.filename if frame else "<app>",
                 frame.lineno if frame else 0,
