@@ -227,16 +227,16 @@ class AppTask:
             block.frames = self.waiting_at  # exactly where the stop came out of the app
         first = not self.trace.blocks
         self.trace.blocks = (*self.trace.blocks, block)
-        if self.stopped:
+        if self.stopped or block.timeout is not None:
+            # Past the timeout: stopped, or it could not be, and the error says why.
             raise EventLoopBlocked(phase, timeout or 0.0, block.duration, block.where(), self.waiting_at,
-                                   block.uninterruptible)
+                                   block.uninterruptible, stopped=self.stopped)
         if first:
-            frame = block.frames[-1] if block.frames else None
+            frame = watchdog.user_frame(block.frames)
             # Pointed at the app's line; no registry, so each exchange says it (not once per line).
             text = block.describe()
             if block.uninterruptible:
-                text += (f", past the client's timeout of {timeout or 0.0:g} s; the client could not stop it "
-                         f"({block.uninterruptible})")
+                text += f" ({block.uninterruptible})"
             warnings.warn_explicit(
                 EventLoopBlockedWarning(f"{text}. {BLOCKING_ADVICE}"),
                 EventLoopBlockedWarning,

@@ -143,12 +143,14 @@ class EventLoopBlocked(AppTimeout):
     ``blocked_for`` is how long the loop was blocked (seconds), ``where`` the line it was blocked on,
     ``waiting_at`` the frames the app was stopped in (innermost last). ``uninterruptible`` says why
     it could not be stopped at the timeout, when it could not (a call that does not return to Python
-    until it is done): it was stopped as soon as that call returned.
+    until it is done): it was stopped as soon as that call returned. ``stopped`` is False where the
+    client cannot stop an app at all (the loop outside the main thread, no threads in Pyodide): the
+    block ended by itself, and the call fails all the same, having outlasted its timeout.
     """
 
     def __init__(
         self, phase: str, timeout: float, blocked_for: float, where: str,
-        waiting_at: list[Frame] | None = None, uninterruptible: str = "",
+        waiting_at: list[Frame] | None = None, uninterruptible: str = "", *, stopped: bool = True,
     ) -> None:
         self.phase = phase
         self.timeout = timeout
@@ -156,9 +158,13 @@ class EventLoopBlocked(AppTimeout):
         self.blocked_for = blocked_for
         self.where = where
         self.uninterruptible = uninterruptible
+        self.stopped = stopped
         message = f"the app blocked the event loop for {blocked_for:.1f} s" + (f" in {where}" if where else "")
         message += f", past the client's timeout of {timeout:g} s ({phase})"
-        if uninterruptible:
+        if not stopped:
+            reason = f" ({uninterruptible})" if uninterruptible else ""
+            message += f"; the client could not stop it{reason}, and it ended by itself"
+        elif uninterruptible:
             message += f"; the client could not stop it in time ({uninterruptible}) and stopped it when it returned"
         else:
             message += "; the client stopped it"

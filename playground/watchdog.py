@@ -19,15 +19,19 @@ the Python signal handler, and that handler's first instruction is such a bounda
 (ipykernel's, or one a user installed) is entered but its body never runs, so ipykernel schedules
 no cancel of the cell and a user's handler sees nothing; no handler is replaced.
 
-The limits, said in the error when they apply: the loop must run in the main thread (pending calls
-and signal handlers run only there); a C call that does not return to Python on a signal cannot be
-stopped until it returns; with SIGINT ignored (``SIG_IGN``) or not handled from Python a C call is
-not woken; where threads cannot start (Pyodide) there is no watchdog at all. asyncio only: a trio
-run loop keeps one frame for all steps, so a step cannot be told from the next.
+The limits, said in the error (and at once in the cell's output) when they apply: the loop must run
+in the main thread (pending calls and signal handlers run only there); a C call that does not return
+to Python on a signal cannot be stopped until it returns; with SIGINT ignored (``SIG_IGN``) or not
+handled from Python a C call is not woken; a C call that holds the GIL keeps the thread itself out,
+so it is seen, if at all, after it returns. Where threads cannot start (Pyodide) the loop times
+itself with a timer that runs late after a block: how long is known, not where, and nothing can be
+stopped. asyncio only: a trio run loop keeps one frame for all steps, so a step cannot be told from
+the next.
 """
 
 from __future__ import annotations
 
+import asyncio
 import linecache
 import signal
 import sys
@@ -102,21 +106,34 @@ _LIBRARIES: tuple[str, ...] | None = None
 _PACKAGE = __file__[: -len("watchdog.py")]  # this package's directory, with its separator
 
 
-def describe_block_frames(frames: list[Frame]) -> str:
-    """The innermost frame of the user's own code (not the standard library's, nor an installed
-    package's: a blocking library call is named by the line that made it)."""
+def _user_position(frames: list[Frame]) -> int | None:
     global _LIBRARIES
     if _LIBRARIES is None:
         _LIBRARIES = _library_dirs()
     for position in range(len(frames) - 1, -1, -1):
         if not frames[position].filename.replace("\\", "/").startswith(_LIBRARIES):
-            return describe_frames(frames[: position + 2])
-    return describe_frames(frames)
+            return position
+    return None
+
+
+def describe_block_frames(frames: list[Frame]) -> str:
+    """The innermost frame of the user's own code (not the standard library's, nor an installed
+    package's: a blocking library call is named by the line that made it)."""
+    position = _user_position(frames)
+    return describe_frames(frames if position is None else frames[: position + 2])
+
+
+def user_frame(frames: list[Frame]) -> Frame | None:
+    """The frame ``describe_block_frames`` names (the innermost one when none is the user's)."""
+    position = _user_position(frames)
+    if position is not None:
+        return frames[position]
+    return frames[-1] if frames else None
 
 
 # -- the loop's side: cheap, on every wait --------------------------------------------------------
 
-#: The calls a client is waiting for right now, each with ``[deadline, block, timeout]``: the thread writes a
+#: The calls a client is waiting for right now, each ``[deadline, block, timeout, began, timer]``: the thread writes a
 #: block it sees into the entry, so a block seen late, after the wait has ended, is simply dropped.
 _waiting: dict[Any, list[Any]] = {}
 _sleeping = True  # the thread is not running, or waits on ``_wakeup``
@@ -127,9 +144,12 @@ _unavailable = ""  # why there is no watchdog here, once starting it failed
 
 def begin(call: Any, timeout: float | None) -> None:
     """The client starts waiting for ``call``'s app."""
-    _waiting[call] = [_INF if timeout is None else _perf() + timeout, None, timeout]
+    began = _perf()
+    entry = _waiting[call] = [_INF if timeout is None else began + timeout, None, timeout, began, None]
     if _sleeping:
         _wake()
+        if _unavailable:
+            _tick(call, entry, None)
 
 
 def end(call: Any) -> Block | None:
@@ -137,7 +157,13 @@ def end(call: Any) -> Block | None:
     entry = _waiting.pop(call, None)
     if _signalled:
         _signalled.discard(call)
-    if entry is None or entry[1] is None:
+    if entry is None:
+        return None
+    timer = entry[4]
+    if timer is not None:  # the loop's own timer, where there is no thread: late now, late after a block
+        timer.cancel()
+        _late(call, entry, timer.when(), asyncio.get_running_loop().time())
+    if entry[1] is None:
         return None
     block: Block = entry[1]
     if block.ended is None:
@@ -160,6 +186,30 @@ def _wake() -> None:
     _wakeup.set()
 
 
+def _tick(call: Any, entry: list[Any], due: float | None) -> None:
+    """Where no thread can run (Pyodide), the loop times itself instead: a timer every SAMPLE_EVERY
+    that runs late ran after a block. It can say how long, not where, and it cannot stop anything."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    if due is not None:
+        _late(call, entry, due, now)
+    next_due = now + SAMPLE_EVERY
+    entry[4] = loop.call_at(next_due, _tick, call, entry, next_due)
+
+
+def _late(call: Any, entry: list[Any], due: float, now: float) -> None:
+    late = now - due
+    if late < call.watch:
+        return
+    block = Block(_perf() - late, None, 0, [])  # type: ignore[arg-type]
+    block.ended = _perf()
+    if entry[0] <= block.ended:
+        block.timeout = entry[2]
+    block.uninterruptible = f"{_unavailable}, so the client can neither see where the app is nor stop it"
+    if entry[1] is None or entry[1].duration < block.duration:
+        entry[1] = block
+
+
 def unavailable() -> str:
     """Why this process has no watchdog, or ''."""
     return _unavailable
@@ -171,7 +221,7 @@ def unavailable() -> str:
 def _watch() -> None:
     global _sleeping
     seen: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when first seen)
-    idle_since = _perf()
+    idle_since = looked = _perf()
     while True:
         if not _waiting:
             seen.clear()
@@ -190,16 +240,18 @@ def _watch() -> None:
             entries = list(_waiting.items())
         except RuntimeError:  # changed while being copied
             continue
+        previous, looked = looked, _perf()
         for call, entry in entries:
             try:
-                _look_at(call, entry, seen)
+                _look_at(call, entry, seen, previous)
             except Exception:  # a call that ended while being looked at: look again next time
                 seen.pop(call, None)
         for call in [c for c in seen if c not in _waiting]:
             del seen[call]
 
 
-def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float]]) -> None:
+def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float]], previous: float) -> None:
+    """``previous``: when the thread looked the time before, and did not see this step yet."""
     handle = call._handle
     coro = handle.get_coro() if handle is not None else None
     if coro is None or not coro.cr_running:
@@ -211,7 +263,9 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
     now = _perf()
     first = seen.get(call)
     if first is None or first[0] is not step:
-        seen[call] = (step, now - SAMPLE_EVERY / 2)  # it began between the last look and this one
+        # It began after the last look, and after the client began to wait (the client ran then): counted
+        # from the earliest it can have begun, a block is never said to be shorter than it was.
+        seen[call] = (step, max(previous, entry[3]))
         return
     started = first[1]
     if now - started < call.watch:
@@ -402,8 +456,6 @@ def _add_pending_call() -> int:
 
 
 def _step_codes() -> frozenset[Any]:
-    import asyncio.events
-
     return frozenset({asyncio.events.Handle._run.__code__})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from starlette.responses import PlainTextResponse
@@ -18,12 +19,16 @@ from playground.display_html import response_html
 from playground.display_text import response_text
 
 pytestmark = pytest.mark.timeout(60)
+SOURCE = Path(__file__).read_text(encoding="utf-8").splitlines()
 
 
 class Sleeps(HTTPEndpoint):
     async def get(self, request):
         time.sleep(float(request.query_params["s"]))
         return PlainTextResponse("slept")
+
+
+LINE = SOURCE.index('        time.sleep(float(request.query_params["s"]))') + 1
 
 
 class InThread(HTTPEndpoint):
@@ -41,8 +46,8 @@ async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning(anyio_
     assert len(warned) == 1
     message = str(warned[0].message)
     assert message.startswith("the app blocked the event loop for 0.")
-    assert 'in Sleeps.get, line 26: time.sleep(float(request.query_params["s"]))' in message
-    assert warned[0].filename == __file__ and warned[0].lineno == 26  # pointed at the app's line
+    assert f'in Sleeps.get, line {LINE}: time.sleep(float(request.query_params["s"]))' in message
+    assert warned[0].filename == __file__ and warned[0].lineno == LINE  # pointed at the app's line
     (block,) = r.trace.blocks
     assert 0.3 <= block.duration < 0.5, block
     assert block.describe() in response_text(r) and "anyio.to_thread.run_sync" in response_text(r)
@@ -59,7 +64,7 @@ async def test_a_block_past_the_timeout_is_stopped(anyio_backend: str, app_tasks
     elapsed = time.perf_counter() - started
     assert isinstance(info.value, AppTimeout) and isinstance(info.value, TimeoutError)
     assert 0.5 <= elapsed < 2.0, elapsed
-    assert info.value.where == 'Sleeps.get, line 26: time.sleep(float(request.query_params["s"]))'
+    assert info.value.where == f'Sleeps.get, line {LINE}: time.sleep(float(request.query_params["s"]))'
     assert info.value.waiting_at[-1].qualname == "Sleeps.get"
     assert info.value.phase == "response start" and info.value.uninterruptible == ""
     (task,) = app_tasks
@@ -105,23 +110,51 @@ async def test_on_trio_there_is_no_watchdog(anyio_backend: str, recwarn: pytest.
 def test_outside_the_main_thread_it_is_reported_and_said_that_it_cannot_be_stopped(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    result: dict[str, object] = {}
+    result: dict[str, BaseException] = {}
 
     def run() -> None:
         async def main() -> None:
-            with pytest.warns(EventLoopBlockedWarning) as warned:
-                result["response"] = await Client(Sleeps, timeout=0.3).get("/?s=1")
-            result["warning"] = str(warned[0].message)
+            try:
+                await Client(Sleeps, timeout=0.3).get("/?s=1")
+            except EventLoopBlocked as exc:
+                result["error"] = exc
 
         asyncio.run(main())
 
     thread = threading.Thread(target=run)
     thread.start()
     thread.join(10)
-    assert result["response"].text == "slept"  # type: ignore[attr-defined]
-    assert "the client could not stop it (the event loop does not run in the main thread" in result["warning"]
-    err = capfd.readouterr().err
+    error = result["error"]
+    assert isinstance(error, EventLoopBlocked) and not error.stopped
+    assert 0.9 <= error.blocked_for < 1.3, error.blocked_for
+    assert "the client could not stop it (the event loop does not run in the main thread" in str(error)
+    assert "and it ended by itself" in str(error)
+    err = capfd.readouterr().err  # said at once, while the loop was still blocked
     assert "playground: the app has blocked the event loop for" in err and "cannot stop it" in err
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_where_no_thread_can_start_the_loop_times_itself(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in Pyodide: starting a thread fails. The loop's own timer runs late after a block.
+    def no_threads(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(watchdog, "_thread", None)
+    monkeypatch.setattr(watchdog, "_unavailable", "")
+    monkeypatch.setattr(watchdog, "_sleeping", True)
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)  # a thread started earlier looks away
+    with pytest.warns(EventLoopBlockedWarning, match=r"for 0\.[345] s \(no watchdog thread can run here"):
+        r = await Client(Sleeps).get("/?s=0.4")
+    assert r.status_code == 200 and len(r.trace.blocks) == 1
+    with pytest.raises(EventLoopBlocked, match=r"past the client's timeout of 0\.3 s") as info:
+        await Client(Sleeps, timeout=0.3).get("/?s=0.8")
+    assert not info.value.stopped and "can neither see where the app is nor stop it" in str(info.value)
+    assert 0.7 <= info.value.blocked_for < 1.0, info.value.blocked_for
+    assert watchdog.unavailable().startswith("no watchdog thread can run here")
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
