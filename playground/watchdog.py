@@ -50,7 +50,6 @@ LINGER = 1.0
 UNINTERRUPTIBLE_AFTER = 0.5
 
 _perf = time.perf_counter
-_INF = float("inf")
 
 
 class StopBlockingApp(BaseException):  # not an error of the app's: the client's stop
@@ -133,7 +132,7 @@ def user_frame(frames: list[Frame]) -> Frame | None:
 
 # -- the loop's side: cheap, on every wait --------------------------------------------------------
 
-#: The calls a client is waiting for right now, each ``[deadline, block, timeout, began, timer]``: the thread writes a
+#: The calls a client is waiting for right now, each ``[timeout, block, timer]``: the thread writes a
 #: block it sees into the entry, so a block seen late, after the wait has ended, is simply dropped.
 _waiting: dict[Any, list[Any]] = {}
 _sleeping = True  # the thread is not running, or waits on ``_wakeup``
@@ -144,8 +143,7 @@ _unavailable = ""  # why there is no watchdog here, once starting it failed
 
 def begin(call: Any, timeout: float | None) -> None:
     """The client starts waiting for ``call``'s app."""
-    began = _perf()
-    entry = _waiting[call] = [_INF if timeout is None else began + timeout, None, timeout, began, None]
+    entry = _waiting[call] = [timeout, None, None]
     if _sleeping:
         _wake()
         if _unavailable:
@@ -159,7 +157,7 @@ def end(call: Any) -> Block | None:
         _signalled.discard(call)
     if entry is None:
         return None
-    timer = entry[4]
+    timer = entry[2]
     if timer is not None:  # the loop's own timer, where there is no thread: late now, late after a block
         timer.cancel()
         _late(call, entry, timer.when(), asyncio.get_running_loop().time())
@@ -172,7 +170,7 @@ def end(call: Any) -> Block | None:
 
 
 def _wake() -> None:
-    global _thread, _unavailable
+    global _sleeping, _thread, _unavailable
     if _thread is None or not _thread.is_alive():  # never started, or gone with a fork
         if _unavailable:
             return
@@ -184,6 +182,7 @@ def _wake() -> None:
             return
         _thread = thread
     _wakeup.set()
+    _sleeping = False  # awake from now on (the thread says so itself too): the next waits pass by here
 
 
 def _tick(call: Any, entry: list[Any], due: float | None) -> None:
@@ -194,7 +193,7 @@ def _tick(call: Any, entry: list[Any], due: float | None) -> None:
     if due is not None:
         _late(call, entry, due, now)
     next_due = now + SAMPLE_EVERY
-    entry[4] = loop.call_at(next_due, _tick, call, entry, next_due)
+    entry[2] = loop.call_at(next_due, _tick, call, entry, next_due)
 
 
 def _late(call: Any, entry: list[Any], due: float, now: float) -> None:
@@ -203,8 +202,8 @@ def _late(call: Any, entry: list[Any], due: float, now: float) -> None:
         return
     block = Block(_perf() - late, None, 0, [])  # type: ignore[arg-type]
     block.ended = _perf()
-    if entry[0] <= block.ended:
-        block.timeout = entry[2]
+    if entry[0] is not None and block.duration >= entry[0]:
+        block.timeout = entry[0]
     block.uninterruptible = f"{_unavailable}, so the client can neither see where the app is nor stop it"
     if entry[1] is None or entry[1].duration < block.duration:
         entry[1] = block
@@ -231,16 +230,16 @@ def _watch() -> None:
                     _wakeup.wait()
                 _sleeping = False
                 _wakeup.clear()
-                idle_since = _perf()
+                idle_since = looked = _perf()
         time.sleep(SAMPLE_EVERY)
+        previous, looked = looked, _perf()
         if not _waiting:
             continue
-        idle_since = _perf()
+        idle_since = looked
         try:
             entries = list(_waiting.items())
         except RuntimeError:  # changed while being copied
             continue
-        previous, looked = looked, _perf()
         for call, entry in entries:
             try:
                 _look_at(call, entry, seen, previous)
@@ -263,9 +262,10 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
     now = _perf()
     first = seen.get(call)
     if first is None or first[0] is not step:
-        # It began after the last look, and after the client began to wait (the client ran then): counted
-        # from the earliest it can have begun, a block is never said to be shorter than it was.
-        seen[call] = (step, max(previous, entry[3]))
+        # It began after the last look: counted from the earliest it can have begun, a block is not said
+        # to be shorter than it was. A look made late (the thread was kept from the GIL meanwhile) says
+        # nothing of when: what held the GIL need not have been this step.
+        seen[call] = (step, max(previous, now - 2 * SAMPLE_EVERY))
         return
     started = first[1]
     if now - started < call.watch:
@@ -283,8 +283,8 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
             return
     else:
         block.frames = frames
-    if now >= entry[0]:
-        _stop(call, block, now, entry[2])
+    if entry[0] is not None and now - started >= entry[0]:  # the block has outlasted the wait's timeout
+        _stop(call, block, now, entry[0])
 
 
 def _loop_thread_frames(app_frame: FrameType) -> tuple[int, list[Frame]] | None:

@@ -103,7 +103,7 @@ def test_a_block_past_the_timeout_is_stopped_and_named(kernel: Kernel, app: str,
         assert isinstance(error, TimeoutError)
         assert 1.0 <= elapsed < 3.0, elapsed
         assert 1.0 <= error.blocked_for < 1.5, error.blocked_for
-        print(f"block to error: {{elapsed:.2f}} s; {{error}}")
+        print(f"block to error: {{elapsed:.2f}} s (blocked_for {{error.blocked_for:.2f}} s); {{error}}")
         """,
     )
     print(f"\n{app}: {out.strip()}")
@@ -208,7 +208,7 @@ def test_a_call_that_cannot_be_woken_is_said_so_and_stopped_when_it_returns(kern
             signal.signal(signal.SIGINT, ignored)
         elapsed = time.perf_counter() - started
         assert 2.0 <= elapsed < 3.5 and 1.9 <= error.blocked_for < 2.5, (elapsed, error.blocked_for)
-        print(f"block to error: {elapsed:.2f} s; {error}")
+        print(f"block to error: {elapsed:.2f} s (blocked_for {error.blocked_for:.2f} s); {error}")
         """,
     )
     print(f"\n{out.strip()}")
