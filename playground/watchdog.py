@@ -64,7 +64,7 @@ class Block:
                  "timeout", "uninterruptible")
 
     def __init__(self, started: float, step: FrameType, thread: int, frames: list[Frame]) -> None:
-        self.started = started  # perf_counter() when the step was first seen running
+        self.started = started  # perf_counter(): the earliest the step can have begun
         self.ended: float | None = None
         self.frames = frames  # where the loop's thread was, outermost first, innermost last
         self.thread = thread
@@ -119,7 +119,13 @@ def describe_block_frames(frames: list[Frame]) -> str:
     """The innermost frame of the user's own code (not the standard library's, nor an installed
     package's: a blocking library call is named by the line that made it)."""
     position = _user_position(frames)
-    return describe_frames(frames if position is None else frames[: position + 2])
+    if position is None:
+        return describe_frames(frames)
+    frame = frames[position]
+    text = f"{frame.qualname}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")
+    if position + 1 < len(frames):
+        text += f" (inside {frames[position + 1].qualname})"  # the library call that line made
+    return text
 
 
 def user_frame(frames: list[Frame]) -> Frame | None:
