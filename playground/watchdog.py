@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import linecache
+import os
 import signal
 import sys
 import threading
@@ -177,7 +178,7 @@ def end(call: Any) -> Block | None:
 
 def _wake() -> None:
     global _sleeping, _thread, _unavailable
-    if _thread is None or not _thread.is_alive():  # never started, or gone with a fork
+    if _thread is None or not _thread.is_alive():
         if _unavailable:
             return
         thread = threading.Thread(target=_watch, name="playground watchdog", daemon=True)
@@ -213,6 +214,16 @@ def _late(call: Any, entry: list[Any], due: float, now: float) -> None:
     block.uninterruptible = f"{_unavailable}, so the client can neither see where the app is nor stop it"
     if entry[1] is None or entry[1].duration < block.duration:
         entry[1] = block
+
+
+def _forked() -> None:
+    global _sleeping, _thread
+    _sleeping, _thread = True, None  # the thread did not come along: the next wait starts one
+    _waiting.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 def unavailable() -> str:
@@ -274,7 +285,8 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
         seen[call] = (step, max(previous, now - 2 * SAMPLE_EVERY))
         return
     started = first[1]
-    if now - started < call.watch:
+    timeout = entry[0]
+    if now - started < (call.watch if timeout is None else min(call.watch, timeout)):
         return
     block: Block | None = entry[1]
     found = _loop_thread_frames(coro.cr_frame)
@@ -289,8 +301,8 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
             return
     else:
         block.frames = frames
-    if entry[0] is not None and now - started >= entry[0]:  # the block has outlasted the wait's timeout
-        _stop(call, block, now, entry[0])
+    if timeout is not None and now - started >= timeout:  # the block has outlasted the wait's timeout
+        _stop(call, block, now, timeout)
 
 
 def _loop_thread_frames(app_frame: FrameType) -> tuple[int, list[Frame]] | None:

@@ -168,3 +168,12 @@ async def test_the_thread_is_one_and_sleeps_when_nothing_waits(anyio_backend: st
     while not watchdog._sleeping and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     assert watchdog._sleeping and not watchdog._waiting
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout(anyio_backend: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(EventLoopBlocked):
+        await Client(Sleeps, timeout=0.4, block_threshold=10).get("/?s=30")
+    assert time.perf_counter() - started < 2.0
