@@ -44,7 +44,8 @@ from typing import Any
 from .errors import Frame, describe_frames
 
 #: How often the thread looks while a client waits (seconds): the precision of a block's duration.
-SAMPLE_EVERY = 0.02
+#: Each look takes the GIL from the loop for a moment: on a busy machine, a moment can be a while.
+SAMPLE_EVERY = 0.05
 #: A watching thread goes back to sleep after this long with nothing waited for.
 LINGER = 1.0
 #: After SIGINT, how long the thread gives a C call to return before it says that it cannot stop it.
@@ -279,10 +280,10 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
     now = _perf()
     first = seen.get(call)
     if first is None or first[0] is not step:
-        # It began after the last look: counted from the earliest it can have begun, a block is not said
-        # to be shorter than it was. A look made late (the thread was kept from the GIL meanwhile) says
-        # nothing of when: what held the GIL need not have been this step.
-        seen[call] = (step, max(previous, now - 2 * SAMPLE_EVERY))
+        # It began between the last look and this one: halfway, as the best guess. A look made late (the
+        # thread was kept from the GIL meanwhile) says nothing of when: what held the GIL need not have
+        # been this step.
+        seen[call] = (step, (max(previous, now - 2 * SAMPLE_EVERY) + now) / 2)
         return
     started = first[1]
     timeout = entry[0]

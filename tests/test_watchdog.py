@@ -63,7 +63,7 @@ async def test_a_block_past_the_timeout_is_stopped(anyio_backend: str, app_tasks
         await Client(Sleeps, timeout=0.5).get("/?s=30")
     elapsed = time.perf_counter() - started
     assert isinstance(info.value, AppTimeout) and isinstance(info.value, TimeoutError)
-    assert 0.45 <= elapsed < 2.0, elapsed  # timed by looks 20 ms apart
+    assert 0.45 <= elapsed < 2.0, elapsed  # timed by looks 50 ms apart
     assert info.value.where == f'Sleeps.get, line {LINE}: time.sleep(float(request.query_params["s"]))'
     assert info.value.waiting_at[-1].qualname == "Sleeps.get"
     assert info.value.phase == "response start" and info.value.uninterruptible == ""
