@@ -46,9 +46,9 @@ from .errors import Frame, describe_frames
 #: How often the thread looks while a client waits (seconds): the precision of a block's duration.
 #: Each look takes the GIL from the loop for a moment: on a busy machine, a moment can be a while.
 SAMPLE_EVERY = 0.05
-#: A watching thread goes back to sleep after this long with nothing waited for: long enough to stay
-#: awake through a burst of requests, short enough not to take the GIL now and then long after.
-LINGER = 0.25
+#: A watching thread goes back to sleep after this long with nothing waited for. Waking it again costs
+#: the next wait a microsecond, once: cheaper than taking the GIL every look while nothing waits.
+LINGER = SAMPLE_EVERY
 #: After SIGINT, how long the thread gives a C call to return before it says that it cannot stop it.
 UNINTERRUPTIBLE_AFTER = 0.5
 
