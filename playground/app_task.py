@@ -31,7 +31,7 @@ T = TypeVar("T")
 _NO_FRAMES: list[Frame] = []  # shared and never changed: ``waiting_at`` is replaced, not appended to
 SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be cancelled
 #: An app step that keeps the event loop longer than this (seconds) is reported as a block.
-BLOCK_THRESHOLD = 0.25
+BLOCK_THRESHOLD = 0.2
 
 
 class AppTask:

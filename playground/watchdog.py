@@ -240,6 +240,7 @@ def _watch() -> None:
     global _sleeping
     seen: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when first seen)
     idle_since = looked = _perf()
+    woken = True
     while True:
         if not _waiting:
             seen.clear()
@@ -250,7 +251,10 @@ def _watch() -> None:
                 _sleeping = False
                 _wakeup.clear()
                 idle_since = looked = _perf()
-        time.sleep(SAMPLE_EVERY)
+                woken = True
+        if not woken:
+            time.sleep(SAMPLE_EVERY)
+        woken = False  # woken by a wait: look at once (here as soon as the loop lets go of the GIL)
         previous, looked = looked, _perf()
         if not _waiting:
             continue

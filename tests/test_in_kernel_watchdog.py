@@ -127,7 +127,7 @@ def test_a_short_block_is_reported_once_and_not_stopped(kernel: Kernel) -> None:
         """
         r = await Client(Sleeps, timeout=5).get("/?s=0.3")
         assert r.status_code == 200 and r.text == "slept"
-        assert len(r.trace.blocks) == 1 and 0.25 <= r.trace.blocks[0].duration < 0.45, r.trace.blocks
+        assert len(r.trace.blocks) == 1 and 0.2 <= r.trace.blocks[0].duration < 0.45, r.trace.blocks
         print(repr(r.trace.blocks[0]))
         from playground.display_text import response_text
         print(response_text(r))
@@ -236,7 +236,8 @@ def test_the_kernels_own_interrupt_still_works_afterwards(kernel: Kernel) -> Non
     )
     client = kernel.client
     started = time.monotonic()
-    client.execute("await Client(Stuck, timeout=60).get('/')", store_history=False)
+    # stop_on_error=False: the error must not make the kernel abort the next request, sent at once
+    client.execute("await Client(Stuck, timeout=60).get('/')", store_history=False, stop_on_error=False)
     time.sleep(1.0)
     kernel.manager.interrupt_kernel()
     reply = client.get_shell_msg(timeout=CELL_TIMEOUT)
