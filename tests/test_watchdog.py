@@ -144,9 +144,16 @@ async def test_where_no_thread_can_start_the_loop_times_itself(
 
     monkeypatch.setattr(watchdog, "_thread", None)
     monkeypatch.setattr(watchdog, "_unavailable", "")
-    monkeypatch.setattr(watchdog, "_sleeping", True)
     monkeypatch.setattr(threading.Thread, "start", no_threads)
     monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)  # a thread started earlier looks away
+    watchdog._sleeping = True
+    try:
+        await _without_a_thread()
+    finally:
+        watchdog._sleeping = True  # not restored: the real thread may have gone to sleep meanwhile
+
+
+async def _without_a_thread() -> None:
     with pytest.warns(EventLoopBlockedWarning, match=r"for 0\.[345] s \(no watchdog thread can run here"):
         r = await Client(Sleeps).get("/?s=0.4")
     assert r.status_code == 200 and len(r.trace.blocks) == 1
