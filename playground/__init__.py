@@ -14,6 +14,8 @@ from .endpoints import EndpointWarning, HTTPEndpoint, WebSocketEndpoint
 from .errors import (
     AppTimeout,
     ASGIProtocolError,
+    EventLoopBlocked,
+    EventLoopBlockedWarning,
     LifespanError,
     MessageTooLarge,
     WebSocketDenied,
@@ -36,6 +38,8 @@ __all__ = [
     "AppTimeout",
     "Client",
     "EndpointWarning",
+    "EventLoopBlocked",
+    "EventLoopBlockedWarning",
     "HTTPEndpoint",
     "LifespanError",
     "MessageTooLarge",

@@ -5,7 +5,7 @@ public, in one place, with the shape relied on and why no public API does the jo
 against the newest), so the day a release moves one, the failing test names it. Code that reaches into
 another library goes through a function here or names its entry in a comment.
 
-Last checked against: anyio 4.16.0, uvicorn 0.54.0 (with zttp 0.0.35), IPython 9.18.1.
+Last checked against: anyio 4.16.0, uvicorn 0.54.0 (with zttp 0.0.35), IPython 9.18.1, CPython 3.11.7.
 """
 
 from __future__ import annotations
@@ -143,6 +143,20 @@ def _check_ipython_magics() -> None:
     assert "time" in table["line"], "IPython's magics_manager.magics['line'] does not hold the line magics"
 
 
+# -- CPython ---------------------------------------------------------------------------------------------
+
+
+def _check_cpython_interrupts() -> None:
+    import asyncio
+    import ctypes
+
+    assert hasattr(asyncio.events.Handle, "_run"), "asyncio.events.Handle._run is gone"
+    assert hasattr(asyncio.events.Handle._run, "__code__"), "asyncio.events.Handle._run is no longer Python code"
+    assert callable(getattr(sys, "_current_frames", None)), "sys._current_frames is gone"
+    for name in ("PyThreadState_SetAsyncExc", "Py_AddPendingCall"):
+        assert hasattr(ctypes.pythonapi, name), f"the C API has no {name}"
+
+
 RELIED_ON: tuple[Reliance, ...] = (
     Reliance(
         "anyio", "anyio._backends._asyncio:_task_states", "a mapping from an asyncio task to a state whose "
@@ -176,5 +190,14 @@ RELIED_ON: tuple[Reliance, ...] = (
         "magics.unload_ipython_extension (through magics_table)",
         "IPython can register a magic but has no call to unregister one",
         _check_ipython_magics,
+    ),
+    Reliance(
+        "cpython", "asyncio.events:Handle._run; sys:_current_frames; C API PyThreadState_SetAsyncExc, "
+        "Py_AddPendingCall", "a loop step runs in Handle._run's frame; the main thread's current frame; "
+        "raising an exception in a thread; running a function on the main thread at its next bytecode",
+        "watchdog (noticing and stopping an app that blocks the event loop)",
+        "a blocked loop runs no Python code of its own, so only another thread can see where it is and "
+        "stop it; the language has no public way to do either",
+        _check_cpython_interrupts,
     ),
 )

@@ -14,26 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
 
+from . import watchdog
 from ._private_api import inside_anyio_shield
 from .channel import TIMEOUT, Channel, running_loop
-from .errors import AppTimeout, Frame, frames_of
+from .errors import BLOCKING_ADVICE, AppTimeout, EventLoopBlocked, EventLoopBlockedWarning, Frame, frames_of
 from .trace import Trace
 
 ASGIApp = Callable[..., Any]
 T = TypeVar("T")
 _NO_FRAMES: list[Frame] = []  # shared and never changed: ``waiting_at`` is replaced, not appended to
 SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be cancelled
+#: An app step that keeps the event loop longer than this (seconds) is reported as a block.
+BLOCK_THRESHOLD = 0.2
 
 
 class AppTask:
     __slots__ = (
         "_cancel_requested", "_cancelled_exc", "_done", "_ended_item", "_ended_to", "_handle", "app",
-        "cancelled", "exception", "finished", "receive", "scope", "send", "trace", "waiting_at",
+        "cancelled", "exception", "finished", "receive", "scope", "send", "stopped", "trace", "waiting_at",
+        "watch",
     )
 
     def __init__(
@@ -58,6 +63,9 @@ class AppTask:
         self.exception: BaseException | None = None
         #: where the app was suspended when it was cancelled, innermost frame last
         self.waiting_at: list[Frame] = _NO_FRAMES
+        #: the block threshold (seconds) while the client waits, None for no watchdog
+        self.watch: float | None = BLOCK_THRESHOLD
+        self.stopped = False  # stopped by the client for blocking the event loop past the timeout
 
     def start(self) -> None:
         loop = running_loop()
@@ -72,6 +80,7 @@ class AppTask:
         else:
             import trio
 
+            self.watch = None  # the watchdog tells asyncio's steps apart, not trio's
             self._cancelled_exc = trio.Cancelled
             trio.lowlevel.spawn_system_task(self._run_trio, context=contextvars.copy_context())
 
@@ -91,6 +100,13 @@ class AppTask:
         try:
             await self.app(self.scope, self.receive, self.send)
         except BaseException as exc:
+            if self.watch is not None and watchdog.stopped_by_client(self, exc):
+                # The watchdog stopped an app that blocked the loop past the timeout: its line is here.
+                watchdog.mark_stopped(self)
+                self.stopped = True
+                self.waiting_at = watchdog.app_frames(frames_of(_innermost(exc).__traceback__)[1:])
+                self.trace.finish("stopped")
+                return
             if isinstance(exc, self._cancelled_exc):
                 self.cancelled = True
                 self.trace.finish("cancelled")
@@ -169,7 +185,15 @@ class AppTask:
         __tracebackhide__ = True
         item = channel.get_nowait()
         if item is None:
-            item = await channel.get(timeout)
+            watched = self.watch is not None
+            if watched:
+                watchdog.begin(self, timeout)
+            try:
+                item = await channel.get(timeout)
+            finally:
+                block = watchdog.end(self) if watched else None
+            if block is not None or self.stopped:
+                self.blocked(block, phase, timeout)
             if item is TIMEOUT:
                 await self.abandon(grace)
                 raise AppTimeout(phase, timeout or 0.0, self.waiting_at)
@@ -178,9 +202,48 @@ class AppTask:
     async def finish_within(self, phase: str, timeout: float | None, grace: float) -> None:
         """Wait for the call to end; past ``timeout`` the app is cancelled and ``AppTimeout`` raised."""
         __tracebackhide__ = True
-        if not await self.wait(timeout):
+        if self.finished:
+            return
+        watched = self.watch is not None
+        if watched:
+            watchdog.begin(self, timeout)
+        try:
+            ended = await self.wait(timeout)
+        finally:
+            block = watchdog.end(self) if watched else None
+        if block is not None or self.stopped:
+            self.blocked(block, phase, timeout)
+        if not ended:
             await self.abandon(grace)
             raise AppTimeout(phase, timeout or 0.0, self.waiting_at)
+
+    def blocked(self, block: watchdog.Block | None, phase: str, timeout: float | None) -> None:
+        """The loop is back after the app blocked it: say so in the trace and, once per exchange, in a
+        warning; raise ``EventLoopBlocked`` when the client had to stop the app."""
+        __tracebackhide__ = True
+        if block is None:  # stopped during an earlier wait of this call: that wait raised already
+            return
+        if self.stopped and self.waiting_at:
+            block.frames = self.waiting_at  # exactly where the stop came out of the app
+        first = not self.trace.blocks
+        self.trace.blocks = (*self.trace.blocks, block)
+        if self.stopped or block.timeout is not None:
+            # Past the timeout: stopped, or it could not be, and the error says why.
+            raise EventLoopBlocked(phase, timeout or 0.0, block.duration, block.where(), self.waiting_at,
+                                   block.uninterruptible, stopped=self.stopped)
+        if first:
+            frame = watchdog.user_frame(block.frames)
+            # Pointed at the app's line; no registry, so each exchange says it (not once per line).
+            text = block.describe()
+            if block.uninterruptible:
+                text += f" ({block.uninterruptible})"
+            warnings.warn_explicit(
+                EventLoopBlockedWarning(f"{text}. {BLOCKING_ADVICE}"),
+                EventLoopBlockedWarning,
+                frame.filename if frame else "<app>",
+                frame.lineno if frame else 0,
+                registry=None,
+            )
 
 
 #: The calls running on asyncio, by task. Its loop keeps only weak references to tasks: an app waiting
@@ -199,6 +262,13 @@ def _task_done(task: asyncio.Task[None]) -> None:
         call.cancelled = True
         call.trace.finish("cancelled")
         call._ended()
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The watchdog's stop itself, out of the exception groups a task group wraps it in."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = next((e for e in exc.exceptions if watchdog.stopped_by_client_leaf(e)), exc.exceptions[0])
+    return exc
 
 
 def _raised_here(exc: BaseException) -> bool:

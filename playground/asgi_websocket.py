@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
+from . import watchdog
 from .app_task import AppTask, ASGIApp
 from .channel import TIMEOUT, Channel
 from .errors import (
@@ -264,7 +265,18 @@ class ASGIWebSocketSession(WebSocketSession):
         message = self.to_client.get_nowait()
         if message is not None:
             return message
-        message = await self.to_client.get(timeout)
+        task = self.task
+        watched = task.watch is not None
+        if watched:
+            watchdog.begin(task, timeout)
+        try:
+            message = await self.to_client.get(timeout)
+        finally:
+            block = watchdog.end(task) if watched else None
+        if block is not None or task.stopped:
+            if task.stopped:
+                self.closed_by, self.close_code = self.closed_by or "client", self.close_code or 1011
+            task.blocked(block, phase, timeout)
         if message is not TIMEOUT:
             return message
         if self._app_idle:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from .app_task import BLOCK_THRESHOLD
 from .errors import check_timeout
 from .history import History
 from .lifespan import LifespanMode
@@ -122,7 +123,10 @@ class Client:
     """Send requests and open WebSocket sessions against an ASGI app (or a server URL).
 
     ``timeout`` (seconds) bounds every wait for the app; ``None`` waits forever. ``grace`` is how long
-    an app gets to finish after the client has gone before it is cancelled. ``async with Client(app)``
+    an app gets to finish after the client has gone before it is cancelled. ``block_threshold``
+    (seconds, ``None`` for never) is how long an app may block the event loop while the client waits
+    before it is reported; past the call's timeout it is stopped (in-process, on asyncio; see
+    ``playground.watchdog``). ``async with Client(app)``
     also runs the app's lifespan (``lifespan="auto"`` skips it for apps that do not support it,
     ``"on"`` insists, ``"off"`` never runs it).
     """
@@ -149,8 +153,11 @@ class Client:
         lifespan: LifespanMode = "auto",
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         history: int = 50,
+        block_threshold: float | None = BLOCK_THRESHOLD,
     ) -> None:
         check_timeout(timeout)
+        if block_threshold is not None:
+            check_timeout(block_threshold, "block_threshold")
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(f"lifespan must be 'auto', 'on' or 'off', got {lifespan!r}")
         self.app = app
@@ -168,6 +175,7 @@ class Client:
             self.transport = ASGITransport(
                 app, grace=grace, raise_app_exceptions=raise_app_exceptions, root_path=root_path,
                 client=client, lifespan=lifespan, max_message_size=max_message_size,
+                block_threshold=block_threshold,
             )
         self._merged_urls: dict[str, httpx.URL] = {}
         self.base_url = base_url or "http://testserver"

@@ -1,7 +1,8 @@
 """What the text and HTML displays share: how to word a time, a message, a body, a close code.
 
 Every duration is written one way, ``12.345 ms`` (an offset gets a ``+`` in front), so that
-``notebooks/sanitize.cfg`` can replace them in stored notebook outputs. Nothing here writes ids,
+``notebooks/sanitize.cfg`` can replace them in stored notebook outputs; so can it the one other
+kind, how long an app blocked the event loop (``2.1 s``). Nothing here writes ids,
 addresses or wall-clock times.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from .browser import SYNC_HANDLER
+from .errors import BLOCKING_ADVICE
 
 #: Text bodies longer than this many lines (or characters) are folded.
 FOLD_LINES = 20
@@ -251,10 +253,21 @@ def outcome_text(trace: Any) -> str:
         return "the app returned"
     if outcome == "cancelled":
         return "the app was cancelled"
+    if outcome == "stopped":
+        return "the client stopped the app: it blocked the event loop past the timeout"
     if outcome.startswith("raised "):
         return f"the app {outcome}"
     # Seen from a network client, the app's call is out of sight: "complete", "closed", "timed out", ...
     return f"the exchange ended: {outcome}"
+
+
+def blocked_text(trace: Any) -> str | None:
+    """The first block of the event loop the app made, with what to do instead; None when it made none."""
+    blocks = getattr(trace, "blocks", ())
+    if not blocks:
+        return None
+    more = f" (and {len(blocks) - 1} more)" if len(blocks) > 1 else ""
+    return f"{blocks[0].describe()}{more}. {BLOCKING_ADVICE}"
 
 
 # -- WebSocket sessions ----------------------------------------------------------------------------

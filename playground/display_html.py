@@ -19,6 +19,7 @@ from .display_common import (
     MAX_DIAGRAM_EVENTS,
     MAX_EVENTS,
     allowed_methods,
+    blocked_text,
     call_text,
     class_doc,
     close_code_name,
@@ -120,6 +121,14 @@ def _rows(pairs: list[tuple[str, str]], *, mono: bool = True) -> str:
 # -- responses -----------------------------------------------------------------------------------
 
 
+def _blocked_html(trace: Any) -> str:
+    text = blocked_text(trace) if trace is not None else None
+    if not text:
+        return ""
+    return (f'<div>{_badge("blocked the event loop", STATUS_COLOURS["client-error"])} '
+            f"<code>{escape(text)}</code></div>")
+
+
 def _response_head(response: Any) -> str:
     rgb = STATUS_COLOURS[status_family(response.status_code)]
     elapsed = elapsed_of(response)
@@ -160,6 +169,7 @@ def response_html(response: Any) -> str:
                      f"<code>{escape(type(exc).__name__)}: {escape(str(exc))}</code> "
                      f"{_muted('(response.app_exception)')}</div>")
     trace = getattr(response, "trace", None)
+    parts.append(_blocked_html(trace))
     if trace is not None:
         parts.append(_details(f"ASGI trace: {messages(len(trace))}, {escape(outcome_text(trace))}",
                               _trace_body(trace)))
@@ -227,7 +237,7 @@ def trace_html(trace: Any) -> str:
     seen = "" if getattr(trace, "seen_from", "app") == "app" else f", as the {trace.seen_from} saw it"
     head = (f'<div style="{HEAD}">ASGI trace of <code>{escape(trace_title(trace))}</code> '
             f"{_muted(f'{messages(len(trace))}{seen}')}</div>")
-    return _wrap("trace", head + _trace_body(trace))
+    return _wrap("trace", head + _blocked_html(trace) + _trace_body(trace))
 
 
 # -- the sequence diagram --------------------------------------------------------------------------
@@ -338,6 +348,7 @@ def session_html(session: Any) -> str:
         reason = escape(repr(session.close_reason)) if session.close_reason else "no reason"
         parts.append(f"<div><strong>closed by the {escape(str(session.closed_by))}</strong>: "
                      f"{escape(close_code_name(session.close_code))}, {reason}</div>")
+    parts.append(_blocked_html(trace))
     if trace is not None:
         parts.append(_details(f"ASGI trace: {messages(len(trace))}, {escape(outcome_text(trace))}",
                               _trace_body(trace)))

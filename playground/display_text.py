@@ -8,6 +8,7 @@ from .display_common import (
     MAX_EVENTS,
     allowed_methods,
     arrow_of,
+    blocked_text,
     call_text,
     class_doc,
     close_code_name,
@@ -69,6 +70,9 @@ def response_text(response: Any) -> str:
     if exc is not None:
         lines.append(f"the app raised {type(exc).__name__}: {exc} (kept on response.app_exception)")
     trace = getattr(response, "trace", None)
+    blocked = blocked_text(trace) if trace is not None else None
+    if blocked:
+        lines.append(blocked)
     if trace is not None:
         count = messages(len(trace), "ASGI messages")
         lines.append(f"trace: {count}, {outcome_text(trace)} (response.trace)")
@@ -90,6 +94,9 @@ def trace_lines(trace: Any, indent: str = INDENT) -> list[str]:
     if len(events) > MAX_EVENTS:
         more = len(events) - MAX_EVENTS
         lines.append(f"{indent}… {more:,} more messages (the Trace object has them all)")
+    blocked = blocked_text(trace)
+    if blocked:
+        lines.append(f"{indent}{blocked}")
     end = f"{offset(trace.outcome_offset):>12}  " if trace.outcome_offset is not None else ""
     lines.append(f"{indent}{end}{outcome_text(trace)}")
     return lines
@@ -120,6 +127,9 @@ def session_text(session: Any) -> str:
     if session.closed:
         reason = repr(session.close_reason) if session.close_reason else "no reason"
         lines.append(f"closed by the {session.closed_by}: {close_code_name(session.close_code)}, {reason}")
+    blocked = blocked_text(trace) if trace is not None else None
+    if blocked:
+        lines.append(blocked)
     if trace is not None:
         lines.append(f"trace: {messages(len(trace), 'ASGI messages')}, {outcome_text(trace)} (session.trace)")
     return "\n".join(lines)

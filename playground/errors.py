@@ -20,6 +20,8 @@ __all__ = [
     "ASGIProtocolError",
     "AppTimeout",
     "ClientDisconnected",
+    "EventLoopBlocked",
+    "EventLoopBlockedWarning",
     "LifespanError",
     "MessageTooLarge",
     "WebSocketDenied",
@@ -91,7 +93,7 @@ class ClientDisconnected(OSError):
     """Raised in the app by ``send()`` once the client has gone (ASGI spec 2.4)."""
 
 
-def check_timeout(timeout: Any) -> None:
+def check_timeout(timeout: Any, name: str = "timeout") -> None:
     """A timeout is ``None`` (no bound) or a positive number of seconds.
 
     Checked where the caller gives one: NaN compares false with everything, so it passed a plain
@@ -100,9 +102,9 @@ def check_timeout(timeout: Any) -> None:
     if timeout is None:
         return
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        raise TypeError(f"{name} must be a positive number of seconds or None, got {timeout!r}")
     if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {timeout!r}")
 
 
 class AppTimeout(TimeoutError):
@@ -126,6 +128,51 @@ class AppTimeout(TimeoutError):
         elif where:
             message += f"; the app was waiting in {where}"
         super().__init__(message)
+
+
+#: What to do instead, said wherever a block is reported.
+BLOCKING_ADVICE = (
+    "A blocking call stops everything else on the loop: to pause, await asyncio.sleep(...); for a blocking "
+    "call, write a plain 'def' handler (it runs in a worker thread) or await anyio.to_thread.run_sync(...)."
+)
+
+
+class EventLoopBlocked(AppTimeout):
+    """The app blocked the event loop past the call's timeout, and the client stopped it.
+
+    ``blocked_for`` is how long the loop was blocked (seconds), ``where`` the line it was blocked on,
+    ``waiting_at`` the frames the app was stopped in (innermost last). ``uninterruptible`` says why
+    it could not be stopped at the timeout, when it could not (a call that does not return to Python
+    until it is done): it was stopped as soon as that call returned. ``stopped`` is False where the
+    client cannot stop an app at all (the loop outside the main thread, no threads in Pyodide): the
+    block ended by itself, and the call fails all the same, having outlasted its timeout.
+    """
+
+    def __init__(
+        self, phase: str, timeout: float, blocked_for: float, where: str,
+        waiting_at: list[Frame] | None = None, uninterruptible: str = "", *, stopped: bool = True,
+    ) -> None:
+        self.phase = phase
+        self.timeout = timeout
+        self.waiting_at = waiting_at or []
+        self.blocked_for = blocked_for
+        self.where = where
+        self.uninterruptible = uninterruptible
+        self.stopped = stopped
+        message = f"the app blocked the event loop for {blocked_for:.1f} s" + (f" in {where}" if where else "")
+        message += f", past the client's timeout of {timeout:g} s ({phase})"
+        if not stopped:
+            reason = f" ({uninterruptible})" if uninterruptible else ""
+            message += f"; the client could not stop it{reason}, and it ended by itself"
+        elif uninterruptible:
+            message += f"; the client could not stop it in time ({uninterruptible}) and stopped it when it returned"
+        else:
+            message += "; the client stopped it"
+        TimeoutError.__init__(self, f"{message}. {BLOCKING_ADVICE}")
+
+
+class EventLoopBlockedWarning(UserWarning):
+    """The app blocked the event loop while the client waited for it (shown once per exchange)."""
 
 
 # Frames from these packages are machinery; the user's code is what the message should name.

@@ -26,7 +26,7 @@ class TraceEvent(NamedTuple):
 class Trace:
     """The scope, the messages both ways, and how the app's call ended."""
 
-    __slots__ = ("_events", "_recorded", "outcome", "outcome_offset", "scope", "seen_from", "started_at")
+    __slots__ = ("_events", "_recorded", "blocks", "outcome", "outcome_offset", "scope", "seen_from", "started_at")
 
     def __init__(self, scope: dict[str, Any], seen_from: str = "app") -> None:
         self.started_at = time.perf_counter()  # the perf_counter() every offset counts from
@@ -37,11 +37,13 @@ class Trace:
         # one more object in every collection. A message dict of strings or bytes is not tracked.
         self._recorded: list[Any] | None = []
         self._events: list[TraceEvent] | None = None
-        #: "running", "returned", "raised <Type>", "cancelled"
+        #: "running", "returned", "raised <Type>", "cancelled", "stopped" (it blocked the event loop)
         self.outcome = "running"
         self.outcome_offset: float | None = None
         #: "app": recorded at the app's receive/send (in-process); "client": what a network client sees.
         self.seen_from = seen_from
+        #: the times the app blocked the event loop while the client waited (``watchdog.Block``)
+        self.blocks: tuple[Any, ...] = ()
 
     @property
     def events(self) -> list[TraceEvent]:

@@ -22,6 +22,7 @@ class ASGITransport:
     def __init__(
         self, app: ASGIApp, *, grace: float, raise_app_exceptions: bool, root_path: str,
         client: tuple[str, int], lifespan: LifespanMode, max_message_size: int | None,
+        block_threshold: float | None = None,
     ) -> None:
         if not callable(app):
             raise TypeError(f"Client() needs an ASGI app (a callable) or a URL string, got {app!r:.80}")
@@ -32,6 +33,7 @@ class ASGITransport:
         self.client = client
         self.lifespan_mode = lifespan
         self.max_message_size = max_message_size
+        self.block_threshold = block_threshold
         self.lifespan: Lifespan | None = None
 
     @property
@@ -44,13 +46,16 @@ class ASGITransport:
         run = HTTPExchange(self.app, scope, request, timeout=timeout, grace=self.grace,
                            raise_app_exceptions=self.raise_app_exceptions)
         request.extensions["playground.trace"] = run.trace  # there for an observer even if the call fails
+        run.task.watch = self.block_threshold
         return await (open_stream(run) if stream else exchange(run))
 
     def websocket(self, request: httpx.Request, *, timeout: float | None) -> ASGIWebSocketSession:
         scope = websocket_scope(request, root_path=self.root_path, client=self.client, state=self.state)
-        return ASGIWebSocketSession(self.app, scope, request, timeout=timeout, grace=self.grace,
-                                    raise_app_exceptions=self.raise_app_exceptions,
-                                    max_message_size=self.max_message_size)
+        session = ASGIWebSocketSession(self.app, scope, request, timeout=timeout, grace=self.grace,
+                                       raise_app_exceptions=self.raise_app_exceptions,
+                                       max_message_size=self.max_message_size)
+        session.task.watch = self.block_threshold
+        return session
 
     async def startup(self, timeout: float | None) -> None:
         __tracebackhide__ = True
@@ -60,6 +65,7 @@ class ASGITransport:
             raise RuntimeError("the app's lifespan is already running on this client (startup has run); "
                                "await client.aclose() first, or use the client as it is")
         self.lifespan = Lifespan(self.app, timeout=timeout, grace=self.grace, mode=self.lifespan_mode)
+        self.lifespan.task.watch = self.block_threshold
         await self.lifespan.startup()
 
     async def shutdown(self) -> None:

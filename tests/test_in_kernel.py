@@ -258,7 +258,8 @@ def test_interrupting_the_kernel_stops_a_cell_awaiting_a_hung_app(kernel: Kernel
     }[waiting_in]
     client = kernel.client
     started = time.monotonic()
-    client.execute(textwrap.dedent(cell), store_history=False)
+    # stop_on_error=False: the error must not make the kernel abort the request sent right after it
+    client.execute(textwrap.dedent(cell), store_history=False, stop_on_error=False)
     time.sleep(1.0)  # the cell is awaiting now, with 59 s of its timeout left
     kernel.manager.interrupt_kernel()
     reply = client.get_shell_msg(timeout=CELL_TIMEOUT)

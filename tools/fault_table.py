@@ -41,6 +41,11 @@ the app has to be cancelled), and leaves no task of the app running.
   open.
 - `playground.LifespanError` (a `RuntimeError`): lifespan startup or shutdown failed; the app's own
   exception is its `__cause__`.
+- `playground.EventLoopBlocked` (an `AppTimeout`): the app blocked the event loop itself past the
+  timeout (`time.sleep` or a long loop in an `async def` handler) and the client stopped it; a shorter
+  block is an `EventLoopBlockedWarning`. asyncio only, so it is not a row below (the rows run on trio
+  too): README.md, "When a kernel hangs", says what is seen, and `tests/test_watchdog.py` and
+  `tests/test_in_kernel_watchdog.py` show it.
 - Otherwise the app's own exception, raised as itself (never wrapped in an `ExceptionGroup`) with the
   app's frames in its traceback. With `Client(app, raise_app_exceptions=False)` an HTTP crash becomes a
   500 response carrying it as `response.app_exception`.

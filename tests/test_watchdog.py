@@ -1,0 +1,186 @@
+"""The watchdog in this process: a blocked event loop reported, stopped past the timeout, and its limits.
+
+The kernel-side story (ipykernel's handlers, the next cell, Interrupt) is in test_in_kernel_watchdog.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from starlette.responses import PlainTextResponse
+
+from playground import AppTimeout, Client, EventLoopBlocked, EventLoopBlockedWarning, HTTPEndpoint, watchdog
+from playground.app_task import AppTask
+from playground.display_html import response_html
+from playground.display_text import response_text
+
+pytestmark = pytest.mark.timeout(60)
+SOURCE = Path(__file__).read_text(encoding="utf-8").splitlines()
+
+
+class Sleeps(HTTPEndpoint):
+    async def get(self, request):
+        time.sleep(float(request.query_params["s"]))
+        return PlainTextResponse("slept")
+
+
+LINE = SOURCE.index('        time.sleep(float(request.query_params["s"]))') + 1
+
+
+class InThread(HTTPEndpoint):
+    def get(self, request):
+        time.sleep(0.5)
+        return PlainTextResponse("slept in a thread")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning(anyio_backend: str) -> None:
+    with pytest.warns(EventLoopBlockedWarning) as warned:
+        r = await Client(Sleeps).get("/?s=0.35")
+    assert r.status_code == 200
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    assert message.startswith("the app blocked the event loop for 0.")
+    assert f'in Sleeps.get, line {LINE}: time.sleep(float(request.query_params["s"]))' in message
+    assert warned[0].filename == __file__ and warned[0].lineno == LINE  # pointed at the app's line
+    (block,) = r.trace.blocks
+    assert 0.3 <= block.duration < 0.5, block
+    assert block.describe() in response_text(r) and "anyio.to_thread.run_sync" in response_text(r)
+    assert "blocked the event loop" in response_html(r)
+    assert r.trace.outcome == "returned"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_block_past_the_timeout_is_stopped(anyio_backend: str, app_tasks: list[AppTask]) -> None:
+    started = time.perf_counter()
+    with pytest.raises(EventLoopBlocked) as info:
+        await Client(Sleeps, timeout=0.5).get("/?s=30")
+    elapsed = time.perf_counter() - started
+    assert isinstance(info.value, AppTimeout) and isinstance(info.value, TimeoutError)
+    assert 0.45 <= elapsed < 2.0, elapsed  # timed by looks 50 ms apart
+    assert info.value.where == f'Sleeps.get, line {LINE}: time.sleep(float(request.query_params["s"]))'
+    assert info.value.waiting_at[-1].qualname == "Sleeps.get"
+    assert info.value.phase == "response start" and info.value.uninterruptible == ""
+    (task,) = app_tasks
+    assert task.finished and task.stopped and task.trace.outcome == "stopped"
+    assert "the client stopped the app" in response_text_of_trace(task)
+
+
+def response_text_of_trace(task: AppTask) -> str:
+    from playground.display_text import trace_text
+
+    return trace_text(task.trace)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_def_handler_blocks_a_worker_thread_not_the_loop(anyio_backend: str) -> None:
+    r = await Client(InThread).get("/")
+    assert r.text == "slept in a thread" and r.trace.blocks == ()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_no_threshold_no_watchdog(anyio_backend: str, recwarn: pytest.WarningsRecorder) -> None:
+    r = await Client(Sleeps, block_threshold=None).get("/?s=0.3")
+    assert r.trace.blocks == () and not [w for w in recwarn if w.category is EventLoopBlockedWarning]
+
+
+def test_the_threshold_is_checked() -> None:
+    with pytest.raises(ValueError, match="block_threshold must be a positive number"):
+        Client(Sleeps, block_threshold=0)
+    with pytest.raises(TypeError, match="block_threshold"):
+        Client(Sleeps, block_threshold="1")
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+@pytest.mark.anyio
+async def test_on_trio_there_is_no_watchdog(anyio_backend: str, recwarn: pytest.WarningsRecorder) -> None:
+    # trio runs every step from one frame: the watchdog cannot tell one step from the next (documented).
+    r = await Client(Sleeps).get("/?s=0.3")
+    assert r.trace.blocks == () and not [w for w in recwarn if w.category is EventLoopBlockedWarning]
+
+
+def test_outside_the_main_thread_it_is_reported_and_said_that_it_cannot_be_stopped(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    result: dict[str, BaseException] = {}
+
+    def run() -> None:
+        async def main() -> None:
+            try:
+                await Client(Sleeps, timeout=0.3).get("/?s=1")
+            except EventLoopBlocked as exc:
+                result["error"] = exc
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    error = result["error"]
+    assert isinstance(error, EventLoopBlocked) and not error.stopped
+    assert 0.9 <= error.blocked_for < 1.3, error.blocked_for
+    assert "the client could not stop it (the event loop does not run in the main thread" in str(error)
+    assert "and it ended by itself" in str(error)
+    err = capfd.readouterr().err  # said at once, while the loop was still blocked
+    assert "playground: the app has blocked the event loop for" in err and "cannot stop it" in err
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_where_no_thread_can_start_the_loop_times_itself(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in Pyodide: starting a thread fails. The loop's own timer runs late after a block.
+    def no_threads(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(watchdog, "_thread", None)
+    monkeypatch.setattr(watchdog, "_unavailable", "")
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)  # a thread started earlier looks away
+    watchdog._sleeping = True
+    try:
+        await _without_a_thread()
+    finally:
+        watchdog._sleeping = True  # not restored: the real thread may have gone to sleep meanwhile
+
+
+async def _without_a_thread() -> None:
+    with pytest.warns(EventLoopBlockedWarning, match=r"for 0\.[345] s \(no watchdog thread can run here"):
+        r = await Client(Sleeps).get("/?s=0.4")
+    assert r.status_code == 200 and len(r.trace.blocks) == 1
+    with pytest.raises(EventLoopBlocked, match=r"past the client's timeout of 0\.3 s") as info:
+        await Client(Sleeps, timeout=0.3).get("/?s=0.8")
+    assert not info.value.stopped and "can neither see where the app is nor stop it" in str(info.value)
+    assert 0.7 <= info.value.blocked_for < 1.0, info.value.blocked_for
+    assert watchdog.unavailable().startswith("no watchdog thread can run here")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_the_thread_is_one_and_sleeps_when_nothing_waits(anyio_backend: str) -> None:
+    for _ in range(3):
+        await Client(Sleeps).get("/?s=0")
+    watchers = [t for t in threading.enumerate() if t.name == "playground watchdog"]
+    assert len(watchers) == 1 and watchers[0].daemon
+    deadline = time.perf_counter() + watchdog.LINGER + 2
+    while not watchdog._sleeping and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    assert watchdog._sleeping and not watchdog._waiting
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout(anyio_backend: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(EventLoopBlocked):
+        await Client(Sleeps, timeout=0.4, block_threshold=10).get("/?s=30")
+    assert time.perf_counter() - started < 2.0
