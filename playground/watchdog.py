@@ -141,7 +141,8 @@ def user_frame(frames: list[Frame]) -> Frame | None:
 
 # -- the loop's side: cheap, on every wait --------------------------------------------------------
 
-#: The calls a client is waiting for right now, each ``[timeout, block, timer]``: the thread writes a
+#: The calls a client is waiting for right now, each ``[timeout, block, timer, due]`` (the loop's own
+#: timer and when it is due, where no thread can run; Pyodide's timers do not say when): the thread writes a
 #: block it sees into the entry, so a block seen late, after the wait has ended, is simply dropped.
 _waiting: dict[Any, list[Any]] = {}
 _sleeping = True  # the thread is not running, or waits on ``_wakeup``
@@ -152,7 +153,7 @@ _unavailable = ""  # why there is no watchdog here, once starting it failed
 
 def begin(call: Any, timeout: float | None) -> None:
     """The client starts waiting for ``call``'s app."""
-    entry = _waiting[call] = [timeout, None, None]
+    entry = _waiting[call] = [timeout, None, None, None]
     if _sleeping:
         _wake()
         if _unavailable:
@@ -169,7 +170,7 @@ def end(call: Any) -> Block | None:
     timer = entry[2]
     if timer is not None:  # the loop's own timer, where there is no thread: late now, late after a block
         timer.cancel()
-        _late(call, entry, timer.when(), asyncio.get_running_loop().time())
+        _late(call, entry, entry[3], asyncio.get_running_loop().time())
     if entry[1] is None:
         return None
     block: Block = entry[1]
@@ -202,7 +203,7 @@ def _tick(call: Any, entry: list[Any], due: float | None) -> None:
     if due is not None:
         _late(call, entry, due, now)
     next_due = now + SAMPLE_EVERY
-    entry[2] = loop.call_at(next_due, _tick, call, entry, next_due)
+    entry[2], entry[3] = loop.call_at(next_due, _tick, call, entry, next_due), next_due
 
 
 def _late(call: Any, entry: list[Any], due: float, now: float) -> None:

@@ -153,6 +153,43 @@ async def test_where_no_thread_can_start_the_loop_times_itself(
         watchdog._sleeping = True  # not restored: the real thread may have gone to sleep meanwhile
 
 
+class _PlainHandle:
+    """A timer that does not say when it is due, as Pyodide's WebLoop gives back (a plain Handle)."""
+
+    def __init__(self, timer: asyncio.TimerHandle) -> None:
+        self._timer = timer
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def cancelled(self) -> bool:
+        return self._timer.cancelled()
+
+
+class PlainHandleLoop(asyncio.SelectorEventLoop):
+    def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def, override]
+        return _PlainHandle(super().call_at(when, callback, *args, context=context))
+
+
+def test_where_no_thread_can_start_a_loop_whose_timers_do_not_say_when_times_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_threads(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(watchdog, "_thread", None)
+    monkeypatch.setattr(watchdog, "_unavailable", "")
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)
+    watchdog._sleeping = True
+    loop = PlainHandleLoop()
+    try:
+        loop.run_until_complete(_without_a_thread())
+    finally:
+        loop.close()
+        watchdog._sleeping = True
+
+
 async def _without_a_thread() -> None:
     with pytest.warns(EventLoopBlockedWarning, match=r"for 0\.[345] s \(no watchdog thread can run here"):
         r = await Client(Sleeps).get("/?s=0.4")
