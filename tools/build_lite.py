@@ -170,6 +170,18 @@ def lock_entry(wheel: Path, python_full: str) -> dict:
 # -- the site -------------------------------------------------------------------------------------
 
 
+def copy_notebook(source: Path, target: Path) -> None:
+    """Copy a notebook for the site without its stored Mermaid outputs (``text/vnd.mermaid``): opening a
+    notebook whose stored output JupyterLite draws as a Mermaid diagram stalls its page (seen with
+    JupyterLite 0.8.6 in Chromium: the page stops answering). The text beside it stays, and running the
+    cell draws the diagram there as in JupyterLab."""
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop("text/vnd.mermaid", None)
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def lite_config() -> dict:
     kernel = {
         "disablePyPIFallback": True,
@@ -219,7 +231,7 @@ def build(output: Path, work: Path) -> None:
     files = stage / "files"
     files.mkdir()
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        shutil.copy2(notebook, files / notebook.name)
+        copy_notebook(notebook, files / notebook.name)
     (stage / "jupyter-lite.json").write_text(json.dumps(lite_config(), indent=2) + "\n")
 
     run(Path(sys.executable).parent / "jupyter", "lite", "build", "--lite-dir", stage,
