@@ -341,7 +341,7 @@ class Client:
         headers.pop("cookie", None)
         redirected = httpx.Request(method, url, headers=headers, cookies=self.cookies,
                                    stream=_EMPTY if body_dropped else request.stream)
-        redirected.method = method  # as httpx's: a method only changes to GET
+        redirected.method = method  # httpx upper-cases it; the method goes as written
         return redirected
 
     def _received(self, response: Response) -> None:
