@@ -87,9 +87,11 @@ def _is_argument_text(body: bytes) -> bool:
 def _printf(body: bytes) -> str:
     """``printf '...'`` writing ``body`` exactly: printf's own octal escapes for anything unusual."""
     out = []
-    for byte in body:
+    for index, byte in enumerate(body):
         char = chr(byte)
-        if char == "\\":
+        if char == "-" and index == 0:
+            out.append("\\055")  # a format starting with "-" would be read as one of printf's options
+        elif char == "\\":
             out.append("\\\\")
         elif char == "%":
             out.append("%%")

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
 from playground import Client, serve
@@ -144,6 +144,8 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 @given(method=methods, path=st.lists(segments, max_size=3), query=params,
        headers=st.lists(st.tuples(header_names, header_values), max_size=5), body=bodies,
        with_body=st.booleans())
+# A body that starts with "-" once went out empty: printf read its format as an option.
+@example(method="GET", path=[], query=[], headers=[], body=b"-\x00", with_body=True)
 def test_curl_sends_what_the_client_sent(live: LiveRecorder, method: str, path: list[str],
                                          query: list[tuple[str, str]], headers: list[tuple[str, str]],
                                          body: bytes, with_body: bool) -> None:
