@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -133,24 +134,25 @@ def test_outside_the_main_thread_it_is_reported_and_said_that_it_cannot_be_stopp
     assert "playground: the app has blocked the event loop for" in err and "cannot stop it" in err
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_where_no_thread_can_start_the_loop_times_itself(
-    anyio_backend: str, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # As in Pyodide: starting a thread fails. The loop's own timer runs late after a block.
-    def no_threads(self: threading.Thread) -> None:
+@pytest.fixture
+def no_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in Pyodide: starting a thread fails, so the loop's own timer (late after a block) times it."""
+    def refuse(self: threading.Thread) -> None:
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(watchdog, "_thread", None)
     monkeypatch.setattr(watchdog, "_unavailable", "")
-    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
     monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)  # a thread started earlier looks away
     watchdog._sleeping = True
-    try:
-        await _without_a_thread()
-    finally:
-        watchdog._sleeping = True  # not restored: the real thread may have gone to sleep meanwhile
+    yield
+    watchdog._sleeping = True  # not restored: the real thread may have gone to sleep meanwhile
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_where_no_thread_can_start_the_loop_times_itself(anyio_backend: str, no_threads: None) -> None:
+    await _without_a_thread()
 
 
 class _PlainHandle:
@@ -172,22 +174,13 @@ class PlainHandleLoop(asyncio.SelectorEventLoop):
 
 
 def test_where_no_thread_can_start_a_loop_whose_timers_do_not_say_when_times_itself(
-    monkeypatch: pytest.MonkeyPatch,
+    no_threads: None,
 ) -> None:
-    def no_threads(self: threading.Thread) -> None:
-        raise RuntimeError("can't start new thread")
-
-    monkeypatch.setattr(watchdog, "_thread", None)
-    monkeypatch.setattr(watchdog, "_unavailable", "")
-    monkeypatch.setattr(threading.Thread, "start", no_threads)
-    monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)
-    watchdog._sleeping = True
     loop = PlainHandleLoop()
     try:
         loop.run_until_complete(_without_a_thread())
     finally:
         loop.close()
-        watchdog._sleeping = True
 
 
 async def _without_a_thread() -> None:
