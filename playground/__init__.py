@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .client import Client
-from .display_formatters import register_in_running_ipython as _register_in_running_ipython
+from .display.formatters import register_in_running_ipython as _register_in_running_ipython
 from .endpoints import EndpointWarning, HTTPEndpoint, WebSocketEndpoint
 from .errors import (
     AppTimeout,
@@ -26,7 +26,7 @@ from .trace import Trace, TraceEvent
 from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
-    from .har import save_har, to_har
+    from ._har import save_har, to_har
     from .server import NetworkExposureWarning, Server, ServerStartupError, serve
 
 _SERVER_NAMES = ("NetworkExposureWarning", "Server", "ServerStartupError", "serve")
@@ -61,7 +61,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _SERVER_NAMES:
-        from .browser import IN_BROWSER, live_mode_unavailable, unavailable_serve
+        from ._browser import IN_BROWSER, live_mode_unavailable, unavailable_serve
 
         if IN_BROWSER:  # no uvicorn, no sockets: ``serve`` is there to say so when it is called
             if name == "serve":
@@ -71,7 +71,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(server, name)
     if name in ("save_har", "to_har"):  # loaded on first use, like the server
-        from . import har
+        from . import _har as har
 
         return getattr(har, name)
     raise AttributeError(f"module 'playground' has no attribute {name!r}")

@@ -161,7 +161,7 @@ RELIED_ON: tuple[Reliance, ...] = (
     Reliance(
         "anyio", "anyio._backends._asyncio:_task_states", "a mapping from an asyncio task to a state whose "
         ".cancel_scope is the innermost anyio CancelScope; a scope's .shield and ._parent_scope",
-        "app_task.AppTask.cancel (through inside_anyio_shield)",
+        "_inprocess.app_task.AppTask.cancel (through inside_anyio_shield)",
         "a native task.cancel() would break into a shielded anyio scope (Starlette shields some cleanups); "
         "anyio has no API to ask whether another task is shielded, and running every call in a CancelScope "
         "to cancel it anyio's way costs a share of each request",
@@ -195,7 +195,7 @@ RELIED_ON: tuple[Reliance, ...] = (
         "cpython", "asyncio.events:Handle._run; sys:_current_frames; C API PyThreadState_SetAsyncExc, "
         "Py_AddPendingCall", "a loop step runs in Handle._run's frame; the main thread's current frame; "
         "raising an exception in a thread; running a function on the main thread at its next bytecode",
-        "watchdog (noticing and stopping an app that blocks the event loop)",
+        "_inprocess.watchdog (noticing and stopping an app that blocks the event loop)",
         "a blocked loop runs no Python code of its own, so only another thread can see where it is and "
         "stop it; the language has no public way to do either",
         _check_cpython_interrupts,

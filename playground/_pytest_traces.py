@@ -68,7 +68,7 @@ def report(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 def section_text(recorder: Recorder) -> str:
-    from .display_text import INDENT, session_summary, trace_lines
+    from .display.text import INDENT, session_summary, trace_lines
 
     lines: list[str] = []
     for client, items, (count,) in recorder.clients.values():
@@ -89,7 +89,7 @@ def section_text(recorder: Recorder) -> str:
 def _request_line(request: Any, trace: Any) -> str:
     import httpx
 
-    from .display_common import outcome_text, request_target
+    from .display.common import outcome_text, request_target
 
     line = f"{request.method} {request_target(request)}"
     if trace is None:

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from .app_task import BLOCK_THRESHOLD
+from ._history import History
+from ._inprocess.app_task import BLOCK_THRESHOLD
+from ._inprocess.lifespan import LifespanMode
+from ._inprocess.scope import DEFAULT_PORTS, remember
 from .errors import check_timeout
-from .history import History
-from .lifespan import LifespanMode
 from .response import Response
-from .scope import DEFAULT_PORTS, remember
 from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
-    from .httprun import Exchanges
+    from ._httpfile.run import Exchanges
 
 __all__ = ["Client"]
 
@@ -126,7 +126,7 @@ class Client:
     an app gets to finish after the client has gone before it is cancelled. ``block_threshold``
     (seconds, ``None`` for never) is how long an app may block the event loop while the client waits
     before it is reported; past the call's timeout it is stopped (in-process, on asyncio; see
-    ``playground.watchdog``). ``async with Client(app)``
+    ``playground._inprocess.watchdog``). ``async with Client(app)``
     also runs the app's lifespan (``lifespan="auto"`` skips it for apps that do not support it,
     ``"on"`` insists, ``"off"`` never runs it).
     """
@@ -165,12 +165,12 @@ class Client:
         self.follow_redirects = follow_redirects
         self.transport: Transport
         if isinstance(app, (str, httpx.URL)):
-            from .network import NetworkTransport
+            from ._network import NetworkTransport
 
             self.transport = NetworkTransport(str(app), max_message_size=max_message_size)
             base_url = base_url or str(app)
         else:
-            from .transport import ASGITransport
+            from ._inprocess.transport import ASGITransport
 
             self.transport = ASGITransport(
                 app, grace=grace, raise_app_exceptions=raise_app_exceptions, root_path=root_path,
@@ -444,7 +444,7 @@ class Client:
         beside their exchange; ``.check()`` on the result raises for them. See docs/httpfiles.md.
         """
         __tracebackhide__ = True
-        from .httprun import run_http
+        from ._httpfile.run import run_http
 
         return await run_http(self, source, env=env, variables=variables)
 

@@ -33,7 +33,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from .spelling import EndpointWarning, warn_misspelt_handlers
+from ._spelling import EndpointWarning, warn_misspelt_handlers
 
 __all__ = ["EndpointWarning", "HTTPEndpoint", "WebSocketEndpoint"]
 
@@ -200,7 +200,7 @@ class WebSocketEndpoint:
 
 
 if sys.platform == "emscripten":
-    from .browser import run_threads_inline
+    from ._browser import run_threads_inline
 
     # No threads in Pyodide: plain ``def`` handlers, ours and Starlette's, run inline instead.
     run_threads_inline()

@@ -330,7 +330,7 @@ class _Parser:
         return Assertion(subject, argument, name, expected, number, source)
 
     def check_argument(self, subject: str, argument: str | None, index: int) -> None:
-        from .jsonpath import JSONPathError, steps
+        from ._httpfile.jsonpath import JSONPathError, steps
 
         if subject in ("status", "close") and argument:
             raise self.error(f"'{subject}' takes no argument, got {argument!r}", index)
@@ -576,7 +576,7 @@ def parse(
     directory). A reference to a response (``{{login.response...}}``) needs the request to have run:
     use ``run_http`` for those. Raises ``HTTPFileError`` naming the line.
     """
-    from .httpvars import Variables
+    from ._httpfile.variables import Variables
 
     file = parse_file(text, base_dir=base_dir)
     substitute = Variables(file, given=variables).substitute
@@ -587,7 +587,7 @@ def parse_websocket_messages(
     text: str, *, variables: Mapping[str, Any] | None = None
 ) -> list[Send | WaitForServer]:
     """A ``%%ws`` cell: each line is a message; with ``===`` separators, each block is one."""
-    from .httpvars import Variables
+    from ._httpfile.variables import Variables
 
     parser = _Parser(text, None, None)
     substitute = Variables(parser.file, given=variables).substitute

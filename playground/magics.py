@@ -32,11 +32,11 @@ from typing import Any
 
 import httpx
 
+from ._httpfile.conversation import converse
+from ._httpfile.run import Exchanges, HTTPRun
+from ._httpfile.run import run_http as run_source
 from .client import Client
-from .conversation import converse
 from .httpfile import parse_file, parse_websocket_messages
-from .httprun import Exchanges, HTTPRun
-from .httprun import run_http as run_source
 from .websocket import WebSocketSession
 
 __all__ = ["Exchanges", "load_ipython_extension", "run_http", "run_http_file", "run_ws", "unload_ipython_extension"]
@@ -286,7 +286,7 @@ def _magics_class() -> type:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from .display_formatters import register
+    from .display.formatters import register
 
     ipython.register_magics(_magics_class())
     cleanup = ipython.input_transformers_cleanup
@@ -296,7 +296,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .display_formatters import unregister
+    from .display.formatters import unregister
 
     cleanup = ipython.input_transformers_cleanup
     cleanup[:] = [t for t in cleanup if not getattr(t, "playground", False)]

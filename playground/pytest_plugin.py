@@ -16,7 +16,7 @@ from . import _pytest_traces
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from ._http_items import add_options
+    from ._httpfile.pytest_items import add_options
 
     _pytest_traces.addoption(parser)
     add_options(parser)
@@ -44,6 +44,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_collect_file(file_path: Path, parent: Any) -> Any:
     if file_path.suffix not in (".http", ".rest"):
         return None
-    from ._http_items import collect_file
+    from ._httpfile.pytest_items import collect_file
 
     return collect_file(file_path, parent)

@@ -34,19 +34,19 @@ class Response(httpx.Response):
 
     def to_curl(self, base_url: str | httpx.URL | None = None) -> str:
         """The ``curl`` command that sends this request again (to ``base_url``, e.g. ``server.url``)."""
-        from .commands import to_curl
+        from ._commands import to_curl
 
         return to_curl(self, base_url)
 
     def to_httpie(self, base_url: str | httpx.URL | None = None) -> str:
         """The HTTPie command that sends this request again (to ``base_url``, e.g. ``server.url``)."""
-        from .commands import to_httpie
+        from ._commands import to_httpie
 
         return to_httpie(self, base_url)
 
     def to_http(self, base_url: str | httpx.URL | None = None) -> str:
         """This request as ``.http`` text (VS Code REST Client, JetBrains HTTP Client, ``%%http``)."""
-        from .commands import to_http
+        from ._commands import to_http
 
         return to_http(self, base_url)
 

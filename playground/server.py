@@ -33,9 +33,9 @@ from typing import Any
 import uvicorn
 from starlette.requests import ClientDisconnect
 
+from ._inprocess.app_task import ASGIApp
+from ._live.browser_link import BrowserLink, browser_link, check_public_url, jupyter_base_url, proxied_path
 from ._private_api import uvicorn_http_protocols
-from .app_task import ASGIApp
-from .browser_link import BrowserLink, browser_link, check_public_url, jupyter_base_url, proxied_path
 from .errors import ClientDisconnected
 
 __all__ = ["NetworkExposureWarning", "Server", "ServerStartupError", "serve"]

@@ -30,8 +30,8 @@ import anyio
 import anyio.from_thread
 import httpx
 
-from .asgi_http import AppBodyStream
-from .asgi_websocket import ASGIWebSocketSession
+from ._inprocess.http import AppBodyStream
+from ._inprocess.websocket import ASGIWebSocketSession
 from .client import Client
 from .errors import ClientDisconnected, LifespanError, WebSocketDenied
 from .response import Response, read_body

@@ -97,14 +97,14 @@ class Trace:
 
     def mermaid(self) -> Any:
         """The messages as a Mermaid ``sequenceDiagram`` (a str; a notebook cell shows it drawn)."""
-        from .mermaid import sequence_diagram
+        from .display.mermaid import sequence_diagram
 
         return sequence_diagram(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         # Added to the HTML and text displays below (IPython asks both): where the HTML is shown,
         # JupyterLab ranks it first, and other front ends may draw the diagram.
-        from .mermaid import MIME_TYPE, sequence_diagram
+        from .display.mermaid import MIME_TYPE, sequence_diagram
 
         return {MIME_TYPE: str(sequence_diagram(self))}
 

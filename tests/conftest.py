@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from playground.app_task import AppTask
+from playground._inprocess.app_task import AppTask
 
 pytest_plugins = ["pytester"]  # tests of the pytest plugin run pytest inside a test
 

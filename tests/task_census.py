@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from playground.channel import running_loop
+from playground._inprocess.channel import running_loop
 
 
 def running_tasks() -> set[Any]:

@@ -21,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from playground import serve
-from playground.browser_link import browser_link, jupyter_base_url
+from playground._live.browser_link import browser_link, jupyter_base_url
 
 pytestmark = pytest.mark.anyio
 FAKE_SERVER_PID = 4_000_000  # above any Linux pid_max, so never this process's parent
@@ -147,7 +147,7 @@ def test_importing_the_module_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, playground.browser_link; print('jupyter_core' in sys.modules)"
+    code = "import sys, playground._live.browser_link; print('jupyter_core' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}).stdout
     assert out.strip() == "False"

@@ -18,8 +18,8 @@ import pytest
 from starlette.responses import PlainTextResponse
 
 from playground import AppTimeout, ASGIProtocolError, Client, HTTPEndpoint, WebSocketEndpoint
-from playground import app_task as app_task_module
-from playground.app_task import AppTask
+from playground._inprocess import app_task as app_task_module
+from playground._inprocess.app_task import AppTask
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from playground.channel import TIMEOUT, Channel
+from playground._inprocess.channel import TIMEOUT, Channel
 
 
 def test_items_come_out_in_the_order_they_went_in() -> None:

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
 from playground import Client, serve
-from playground.commands import outgoing, to_curl, to_http, to_httpie
+from playground._commands import outgoing, to_curl, to_http, to_httpie
 from playground.httpfile import parse
 
 pytestmark = pytest.mark.timeout(300)

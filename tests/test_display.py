@@ -29,7 +29,7 @@ from playground.display import (
     trace_html,
     trace_text,
 )
-from playground.display_common import MAX_EVENTS
+from playground.display.common import MAX_EVENTS
 
 pytestmark = pytest.mark.anyio
 

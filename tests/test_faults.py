@@ -33,7 +33,7 @@ from playground import (
     LifespanError,
     WebSocketEndpoint,
 )
-from playground.app_task import AppTask
+from playground._inprocess.app_task import AppTask
 
 pytestmark = pytest.mark.timeout(30)
 

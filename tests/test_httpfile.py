@@ -147,8 +147,8 @@ from random import Random  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from playground._httpfile.variables import Variables  # noqa: E402
 from playground.httpfile import parse_file, render, resolve  # noqa: E402
-from playground.httpvars import Variables  # noqa: E402
 
 NOW = datetime(2024, 2, 29, 13, 5, 9, 123000, tzinfo=UTC)
 
@@ -411,8 +411,8 @@ def test_render_refuses_what_it_cannot_write() -> None:
 
 
 def test_the_syntax_table_documents_every_subject_predicate_and_system_variable() -> None:
+    from playground._httpfile.variables import SYSTEM_VARIABLES
     from playground.httpfile import PREDICATES, SUBJECTS
-    from playground.httpvars import SYSTEM_VARIABLES
 
     docs = (Path(__file__).parent.parent / "docs" / "httpfiles.md").read_text(encoding="utf-8")
     for word in (*SUBJECTS, *PREDICATES):

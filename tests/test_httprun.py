@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from playground import Client, Response, WebSocketSession
+from playground._httpfile.run import Exchanges, HTTPAssertionError
 from playground.httpfile import HTTPFileError
-from playground.httprun import Exchanges, HTTPAssertionError
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ import threading
 import anyio
 import pytest
 
-from playground import browser
-from playground.channel import TIMEOUT, Channel
+from playground import _browser as browser
+from playground._inprocess.channel import TIMEOUT, Channel
 
 # Pyodide's start, imitated: the libraries load as they would, then the platform is the browser's and
 # a thread cannot start (Pyodide raises exactly this).
@@ -90,7 +90,7 @@ def test_sync_handlers_run_inline_there_ours_and_starlettes() -> None:
             print("background", where)
 
         asyncio.run(main())
-        from playground.display_common import http_handlers
+        from playground.display.common import http_handlers
         print(http_handlers(Ours)[0].kind)
     """)
     assert out.splitlines() == [

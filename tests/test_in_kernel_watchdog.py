@@ -129,7 +129,7 @@ def test_a_short_block_is_reported_once_and_not_stopped(kernel: Kernel) -> None:
         assert r.status_code == 200 and r.text == "slept"
         assert len(r.trace.blocks) == 1 and 0.2 <= r.trace.blocks[0].duration < 0.45, r.trace.blocks
         print(repr(r.trace.blocks[0]))
-        from playground.display_text import response_text
+        from playground.display.text import response_text
         print(response_text(r))
         """,
     )

@@ -32,7 +32,7 @@ ELSEWHERE_FORBIDDEN = {"_task_states", "_parent_scope", "magics", "type_printers
 
 def test_no_module_but_the_list_reaches_into_another_librarys_private_attributes() -> None:
     found = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "_private_api.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -42,9 +42,9 @@ def test_no_module_but_the_list_reaches_into_another_librarys_private_attributes
             elif isinstance(node, ast.alias):
                 name = node.name.rsplit(".", 1)[-1]
             if name in ELSEWHERE_FORBIDDEN:
-                found.append(f"{path.name}:{node.lineno}: {name}")
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {name}")
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module != "__future__":
                 private = [part for part in node.module.split(".") if part.startswith("_")]
                 if private or any(alias.name.startswith("_") for alias in node.names):
-                    found.append(f"{path.name}:{node.lineno}: from {node.module} import ...")
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: from {node.module} import ...")
     assert found == []

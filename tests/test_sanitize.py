@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 
 from playground import Client, Response, WebSocketSession
 from playground.display import response_html, response_text, session_html, session_text, trace_html, trace_text
-from playground.display_waterfall import waterfall_html, waterfall_text
+from playground.display.waterfall import waterfall_html, waterfall_text
 from playground.trace import TraceEvent
 
 pytestmark = pytest.mark.anyio

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from starlette.responses import PlainTextResponse
 
-from playground import AppTimeout, Client, EventLoopBlocked, EventLoopBlockedWarning, HTTPEndpoint, watchdog
-from playground.app_task import AppTask
-from playground.display_html import response_html
-from playground.display_text import response_text
+from playground import AppTimeout, Client, EventLoopBlocked, EventLoopBlockedWarning, HTTPEndpoint
+from playground._inprocess import watchdog
+from playground._inprocess.app_task import AppTask
+from playground.display.html import response_html
+from playground.display.text import response_text
 
 pytestmark = pytest.mark.timeout(60)
 SOURCE = Path(__file__).read_text(encoding="utf-8").splitlines()
@@ -74,7 +75,7 @@ async def test_a_block_past_the_timeout_is_stopped(anyio_backend: str, app_tasks
 
 
 def response_text_of_trace(task: AppTask) -> str:
-    from playground.display_text import trace_text
+    from playground.display.text import trace_text
 
     return trace_text(task.trace)
 

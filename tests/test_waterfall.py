@@ -20,8 +20,8 @@ from starlette.websockets import WebSocket
 from test_display import assert_sanitiser_proof
 
 from playground import Client, HTTPEndpoint, WebSocketEndpoint
-from playground.display_waterfall import BAR_CHARS, rows_of, waterfall_html, waterfall_text
-from playground.history import History
+from playground._history import History
+from playground.display.waterfall import BAR_CHARS, rows_of, waterfall_html, waterfall_text
 
 pytestmark = pytest.mark.anyio
 

@@ -41,7 +41,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from .errors import Frame, describe_frames
+from ..errors import Frame, describe_frames
 
 #: How often the thread looks while a client waits (seconds): the precision of a block's duration.
 #: Each look takes the GIL from the loop for a moment: on a busy machine, a moment can be a while.

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from .httpfile import HTTPFile, HTTPFileError, RequestTemplate, parse_file
-from .httprun import FILE_SUFFIXES, HTTPAssertionError, HTTPRun, Step, exchanges_text
+from ..httpfile import HTTPFile, HTTPFileError, RequestTemplate, parse_file
+from .run import FILE_SUFFIXES, HTTPAssertionError, HTTPRun, Step, exchanges_text
 
 __all__ = ["add_options", "collect_file"]
 
@@ -100,7 +100,7 @@ class HTTPFileCollector(pytest.File):
             yield HTTPItem.from_parent(self, name=template.title.replace("::", ":"), template=template)
 
     def setup(self) -> None:
-        from .client import Client
+        from ..client import Client
 
         kind, value = _target(self.config)  # type: ignore[misc]
         target = load_app(value, self.config.invocation_params.dir) if kind == "app" else value
@@ -155,7 +155,7 @@ class HTTPItem(pytest.Item):
             message = f"the app raised {type(error).__name__}: {error}\n\n{super().repr_failure(excinfo, style=style)}"
         if self.step is None:
             return message
-        from .httprun import Exchanges
+        from .run import Exchanges
 
         return f"{message}\n\nthe exchange:\n{exchanges_text(Exchanges([self.step]))}"
 

@@ -15,11 +15,11 @@ class History(deque[Any]):
     """
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from .display_waterfall import waterfall_text
+        from .display.waterfall import waterfall_text
 
         printer.text(waterfall_text(self))
 
     def _repr_html_(self) -> str:
-        from .display_waterfall import waterfall_html
+        from .display.waterfall import waterfall_html
 
         return waterfall_html(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display_common import (
+from .common import (
     MAX_EVENTS,
     allowed_methods,
     arrow_of,

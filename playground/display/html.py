@@ -15,7 +15,7 @@ import base64
 from html import escape
 from typing import Any
 
-from .display_common import (
+from .common import (
     MAX_DIAGRAM_EVENTS,
     MAX_EVENTS,
     allowed_methods,

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from .display_common import elapsed_of, header_pairs
+from .display.common import elapsed_of, header_pairs
 
 __all__ = ["SENSITIVE_HEADERS", "save_har", "to_har"]
 

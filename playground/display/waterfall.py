@@ -15,7 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, NamedTuple
 
-from .display_common import (
+from .common import (
     milliseconds,
     offset,
     request_target,
@@ -25,7 +25,7 @@ from .display_common import (
     status_family,
     status_line,
 )
-from .display_html import (
+from .html import (
     APP_HEX,
     CELL,
     CLIENT_HEX,

@@ -17,10 +17,10 @@ _MARK = "_playground_endpoint_formatter"
 
 def _html_formatter(previous: Any) -> Any:
     def format_html(obj: Any) -> Any:
-        from .display_common import endpoint_kind
+        from .common import endpoint_kind
 
         if endpoint_kind(obj) is not None:
-            from .display_html import endpoint_html
+            from .html import endpoint_html
 
             return endpoint_html(obj)
         return previous(obj) if previous is not None else None
@@ -31,10 +31,10 @@ def _html_formatter(previous: Any) -> Any:
 
 def _text_formatter(previous: Any) -> Any:
     def format_text(obj: Any, printer: Any, cycle: bool) -> None:
-        from .display_common import endpoint_kind
+        from .common import endpoint_kind
 
         if endpoint_kind(obj) is not None:
-            from .display_text import endpoint_text
+            from .text import endpoint_text
 
             printer.text(endpoint_text(obj))
         elif previous is not None:

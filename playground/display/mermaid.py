@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .display_common import MAX_DIAGRAM_EVENTS, call_text, message_details, outcome_text, trace_title
+from .common import MAX_DIAGRAM_EVENTS, call_text, message_details, outcome_text, trace_title
 
 __all__ = ["MIME_TYPE", "Mermaid", "sequence_diagram"]
 

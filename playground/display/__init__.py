@@ -7,8 +7,8 @@ not pay for them. Text lives in ``display_text``, HTML in ``display_html``, what
 
 from __future__ import annotations
 
-from .display_html import client_html, endpoint_html, response_html, sequence_svg, session_html, trace_html
-from .display_text import client_text, endpoint_text, response_text, session_text, trace_text
+from .html import client_html, endpoint_html, response_html, sequence_svg, session_html, trace_html
+from .text import client_text, endpoint_text, response_text, session_text, trace_text
 
 __all__ = [
     "client_html",

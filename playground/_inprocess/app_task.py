@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 import anyio
 
+from .._private_api import inside_anyio_shield
+from ..errors import BLOCKING_ADVICE, AppTimeout, EventLoopBlocked, EventLoopBlockedWarning, Frame, frames_of
+from ..trace import Trace
 from . import watchdog
-from ._private_api import inside_anyio_shield
 from .channel import TIMEOUT, Channel, running_loop
-from .errors import BLOCKING_ADVICE, AppTimeout, EventLoopBlocked, EventLoopBlockedWarning, Frame, frames_of
-from .trace import Trace
 
 ASGIApp = Callable[..., Any]
 T = TypeVar("T")

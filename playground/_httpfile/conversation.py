@@ -11,10 +11,10 @@ from typing import Any
 
 import anyio
 
-from .client import UNSET, Client
-from .errors import WebSocketDenied
-from .httpfile import Send, WaitForServer
-from .websocket import WebSocketSession
+from ..client import UNSET, Client
+from ..errors import WebSocketDenied
+from ..httpfile import Send, WaitForServer
+from ..websocket import WebSocketSession
 
 __all__ = ["QUIET_PERIOD", "converse"]
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .browser import IN_BROWSER, live_mode_unavailable
+from ._browser import IN_BROWSER, live_mode_unavailable
+from ._inprocess.scope import http_scope, parse_subprotocols, websocket_scope
 from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect, check_timeout
 from .response import Response
-from .scope import http_scope, parse_subprotocols, websocket_scope
 from .trace import Trace
 from .websocket import WebSocketSession
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ..errors import LifespanError
+from ..trace import Trace
 from .app_task import AppTask, ASGIApp
 from .channel import Channel
-from .errors import LifespanError
 from .scope import ASGI
-from .trace import Trace
 
 LifespanMode = Literal["auto", "on", "off"]
 

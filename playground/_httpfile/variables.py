@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from .httpfile import VARIABLE_USE, HTTPFile, HTTPFileError, Piece
+from ..httpfile import VARIABLE_USE, HTTPFile, HTTPFileError, Piece
 
 __all__ = ["SYSTEM_VARIABLES", "Variables"]
 
@@ -218,7 +218,7 @@ class Variables:
     def dotenv(self, name: str, line: int) -> str:
         name = self.indirect(name, line)
         if self._dotenv is None:
-            from .httpenv import read_dotenv
+            from .environments import read_dotenv
 
             self._dotenv = read_dotenv(self.file.base_dir / ".env")
         if name not in self._dotenv:

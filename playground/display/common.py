@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from .browser import SYNC_HANDLER
-from .errors import BLOCKING_ADVICE
+from .._browser import SYNC_HANDLER
+from ..errors import BLOCKING_ADVICE
 
 #: Text bodies longer than this many lines (or characters) are folded.
 FOLD_LINES = 20
@@ -335,7 +335,7 @@ def endpoint_kind(cls: type) -> str | None:
 
 
 def http_handlers(cls: type) -> list[Handler]:
-    from .endpoints import HTTP_METHODS
+    from ..endpoints import HTTP_METHODS
 
     allowed = allowed_methods(cls)
     handlers = []
@@ -353,7 +353,7 @@ def allowed_methods(cls: type) -> list[str]:
     ask = getattr(cls, "allowed_methods", None)
     if callable(ask):
         return list(ask())
-    from .endpoints import HTTP_METHODS  # Starlette's own class cannot answer without a request
+    from ..endpoints import HTTP_METHODS  # Starlette's own class cannot answer without a request
 
     return [m for m in HTTP_METHODS if getattr(cls, m.lower(), None) is not None
             or (m == "HEAD" and getattr(cls, "get", None) is not None)]

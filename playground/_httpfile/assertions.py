@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .httpfile import Assertion, Piece
+from ..httpfile import Assertion, Piece
 from .jsonpath import MISSING, find
 
 __all__ = ["Outcome", "check"]

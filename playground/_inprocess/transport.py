@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 
+from ..response import Response
 from .app_task import ASGIApp
-from .asgi_http import HTTPExchange, exchange, open_stream
-from .asgi_websocket import ASGIWebSocketSession
+from .http import HTTPExchange, exchange, open_stream
 from .lifespan import Lifespan, LifespanMode
-from .response import Response
 from .scope import http_scope, websocket_scope
+from .websocket import ASGIWebSocketSession
 
 
 class ASGITransport:

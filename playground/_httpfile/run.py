@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .httpassert import Outcome, check
-from .httpfile import HTTPFile, HTTPFileError, HTTPRequestSpec, RequestTemplate, parse_file, resolve
-from .httpvars import Variables
+from ..httpfile import HTTPFile, HTTPFileError, HTTPRequestSpec, RequestTemplate, parse_file, resolve
+from .assertions import Outcome, check
+from .variables import Variables
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .response import Response
-    from .websocket import WebSocketSession
+    from ..client import Client
+    from ..response import Response
+    from ..websocket import WebSocketSession
 
 __all__ = ["Exchanges", "HTTPAssertionError", "HTTPRun", "Step", "load", "run_http"]
 
@@ -113,7 +113,7 @@ class HTTPRun:
     def __init__(
         self, client: Client, file: HTTPFile, *, variables: Mapping[str, Any] | None = None, env: str | None = None,
     ) -> None:
-        from .httpenv import load_environment
+        from .environments import load_environment
 
         self.client = client
         self.file = file
@@ -174,7 +174,7 @@ async def run_http(
 
 
 def _item_text(item: Any) -> str:
-    from .display_text import response_text, session_text
+    from ..display.text import response_text, session_text
 
     return response_text(item) if hasattr(item, "status_code") else session_text(item)
 
@@ -208,7 +208,7 @@ def _verdict(exchanges: Exchanges) -> str:
 def exchanges_html(exchanges: Exchanges) -> str:
     from html import escape
 
-    from .display_html import BADGE, BOX, HEAD, MUTED, STATUS_COLOURS
+    from ..display.html import BADGE, BOX, HEAD, MUTED, STATUS_COLOURS
 
     if not exchanges.outcomes:
         return "".join(item._repr_html_() for item in exchanges)

@@ -14,10 +14,7 @@ from typing import Any
 import httpx
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
-from . import watchdog
-from .app_task import AppTask, ASGIApp
-from .channel import TIMEOUT, Channel
-from .errors import (
+from ..errors import (
     AppTimeout,
     ASGIProtocolError,
     ClientDisconnected,
@@ -26,9 +23,12 @@ from .errors import (
     WebSocketDisconnect,
     check_timeout,
 )
-from .response import Response
-from .trace import Trace
-from .websocket import WebSocketSession
+from ..response import Response
+from ..trace import Trace
+from ..websocket import WebSocketSession
+from . import watchdog
+from .app_task import AppTask, ASGIApp
+from .channel import TIMEOUT, Channel
 
 _DONE = {"type": "playground.app_returned"}  # queued for the client when the app's call has ended
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
+from ..errors import ASGIProtocolError, ClientDisconnected
+from ..response import Response, read_body
+from ..trace import Trace
 from .app_task import AppTask, ASGIApp
 from .channel import Channel
-from .errors import ASGIProtocolError, ClientDisconnected
-from .response import Response, read_body
-from .trace import Trace
 
 HTTP_SEND_TYPES = frozenset(
     {"http.response.start", "http.response.body", "http.response.trailers", "http.response.debug",
