@@ -45,7 +45,7 @@ check-notebooks: $(VENV)/.installed-test
 	$(BIN)/nbstripout --keep-output --keep-count --verify notebooks/*.ipynb
 
 # The newest release of every runtime and test dependency, past pyproject.toml's upper bounds, in an
-# environment of its own: first the canaries (tests/test_private_api.py: they name the attribute a
+# environment of its own: first the canaries (tests/project/test_private_api.py: they name the attribute a
 # release moved), then the suite. The versions tried are printed first. The browser tests are left to
 # make test: they exercise Chromium, JupyterLite and JupyterHub, and take minutes.
 LATEST := .venv-latest
@@ -57,7 +57,7 @@ test-latest:
 	$(LATEST)/bin/python -m pip install --quiet --upgrade $$($(PYTHON) tools/unbounded_requirements.py)
 	$(LATEST)/bin/python -m pip install --quiet --no-deps -e .
 	@$(LATEST)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^($(RUNTIME))=='
-	$(LATEST)/bin/python -m pytest -q tests/test_private_api.py
+	$(LATEST)/bin/python -m pytest -q tests/project/test_private_api.py
 	$(LATEST)/bin/python -m pytest -q -m 'not browser' tests
 
 bench: $(VENV)/.installed-test

@@ -1,7 +1,7 @@
 """Every attribute of another library that the playground relies on without that library calling it
 public, in one place, with the shape relied on and why no public API does the job.
 
-``tests/test_private_api.py`` checks each entry against the installed releases (``make test-latest``:
+``tests/project/test_private_api.py`` checks each entry against the installed releases (``make test-latest``:
 against the newest), so the day a release moves one, the failing test names it. Code that reaches into
 another library goes through a function here or names its entry in a comment.
 

@@ -1,4 +1,4 @@
-"""Write docs/faults.md by running every row of the fault matrix in tests/test_faults.py.
+"""Write docs/faults.md by running every row of the fault matrix in tests/inprocess/test_faults.py.
 
 The messages in the table are the ones the client really raises, so the doc cannot drift from the
 code: ``python tools/fault_table.py`` rewrites it, ``python tools/fault_table.py --check`` fails
@@ -6,7 +6,7 @@ when it is out of date.
 
 The last section, "Live server", is written by hand (what a user of ``serve()`` sees cannot be
 produced by one call): the tool keeps it as it is, and checks that every test it names exists in
-tests/test_live_reliability.py.
+tests/live/test_live_reliability.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import anyio
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "faults.md"
-LIVE_TESTS = ROOT / "tests" / "test_live_reliability.py"
+LIVE_TESTS = ROOT / "tests" / "live" / "test_live_reliability.py"
 LIVE_SECTION = "## Live server"
 
 HEADER = """\
@@ -44,15 +44,15 @@ the app has to be cancelled), and leaves no task of the app running.
 - `playground.EventLoopBlocked` (an `AppTimeout`): the app blocked the event loop itself past the
   timeout (`time.sleep` or a long loop in an `async def` handler) and the client stopped it; a shorter
   block is an `EventLoopBlockedWarning`. asyncio only, so it is not a row below (the rows run on trio
-  too): README.md, "When a kernel hangs", says what is seen, and `tests/test_watchdog.py` and
-  `tests/test_in_kernel_watchdog.py` show it.
+  too): README.md, "When a kernel hangs", says what is seen, and `tests/inprocess/test_watchdog.py` and
+  `tests/kernel/test_in_kernel_watchdog.py` show it.
 - Otherwise the app's own exception, raised as itself (never wrapped in an `ExceptionGroup`) with the
   app's frames in its traceback. With `Client(app, raise_app_exceptions=False)` an HTTP crash becomes a
   500 response carrying it as `response.app_exception`.
 
 The rows were produced with `Client(app, timeout={timeout}, grace={grace})` on asyncio, by
-`tools/fault_table.py`, which runs the rows of `tests/test_faults.py`; each row is the test
-`tests/test_faults.py::test_fault[asyncio-ID]` (and `[trio-ID]`). Line numbers in the messages point
+`tools/fault_table.py`, which runs the rows of `tests/inprocess/test_faults.py`; each row is the test
+`tests/inprocess/test_faults.py::test_fault[asyncio-ID]` (and `[trio-ID]`). Line numbers in the messages point
 into that file. A multi-line message is shortened to its first and last lines.
 
 The last section, [Live server](#live-server), is about `serve()`: clients that vanish mid-request,
@@ -63,7 +63,7 @@ SECTIONS = {"protocol": "Protocol mistakes", "hang": "Hangs", "crash": "Crashes"
 
 
 def load_matrix() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("test_faults", ROOT / "tests" / "test_faults.py")
+    spec = importlib.util.spec_from_file_location("test_faults", ROOT / "tests" / "inprocess" / "test_faults.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -120,7 +120,7 @@ def kept_live_section() -> str:
 
 
 def missing_live_tests(section: str) -> list[str]:
-    """Tests the section names (`test_name` or `test_name[id]`) that tests/test_live_reliability.py lacks."""
+    """Tests the section names (`test_name` or `test_name[id]`) that tests/live/test_live_reliability.py lacks."""
     source = LIVE_TESTS.read_text()
     functions = {node.name for node in ast.walk(ast.parse(source))
                  if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}

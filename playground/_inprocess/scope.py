@@ -58,7 +58,7 @@ def _parts_of(url: httpx.URL, scheme: str) -> URLParts:
 # What HTTP/1.1 lets a client send, by h11's grammar (RFC 7230's, as h11 and so httpx check it when
 # the client is live): a name is a token; a value is runs of bytes other than NUL and whitespace,
 # joined by spaces or tabs, so no CR or LF (a header smuggled into another) and no space at either end.
-# tests/test_header_rule.py holds this to h11's own answer for every byte.
+# tests/client/test_header_rule.py holds this to h11's own answer for every byte.
 _FIELD_VCHAR = rb"[^\x00\s]"
 _HEADER_NAME = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+\Z")
 _HEADER_VALUE = re.compile(rb"(?:%s+(?:[ \t]+%s+)*)?\Z" % (_FIELD_VCHAR, _FIELD_VCHAR))

@@ -7,7 +7,7 @@ Compared: every message in both directions, in order; the exception the app ende
 and for ``HTTPException`` its status and headers); and what the hooks recorded.
 
 The learner aids are the only intended differences and stay out of this file's scenarios: an unknown
-``encoding`` fails at class definition here (tests/test_learner_aids.py), and misspelt handler names warn
+``encoding`` fails at class definition here (tests/endpoints/test_learner_aids.py), and misspelt handler names warn
 (silenced below, since the warning must not change behaviour, which the "misspelt" class checks).
 """
 

@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04-under-the-hood.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04-under-the-hood.ipynb"
 #: Its history's waterfall.
 NOTEBOOK_05 = NOTEBOOK.with_name("05-concurrency.ipynb")
 #: Where to save screenshots of what the tests saw, for a person to look at: only when asked for

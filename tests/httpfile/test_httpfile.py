@@ -414,7 +414,7 @@ def test_the_syntax_table_documents_every_subject_predicate_and_system_variable(
     from playground._httpfile.variables import SYSTEM_VARIABLES
     from playground.httpfile import PREDICATES, SUBJECTS
 
-    docs = (Path(__file__).parent.parent / "docs" / "httpfiles.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[2] / "docs" / "httpfiles.md").read_text(encoding="utf-8")
     for word in (*SUBJECTS, *PREDICATES):
         assert f"`{word}" in docs or f" `{word}`" in docs, word
     for name in SYSTEM_VARIABLES:

@@ -31,7 +31,7 @@ from playground import Client, HTTPEndpoint, WebSocketEndpoint, save_har, serve,
 pytestmark = pytest.mark.anyio
 
 SCHEMA = json.loads((Path(__file__).parent / "har-1.2.schema.json").read_text(encoding="utf-8"))
-NOTEBOOK_05 = Path(__file__).resolve().parent.parent / "notebooks" / "05-concurrency.ipynb"
+NOTEBOOK_05 = Path(__file__).resolve().parents[2] / "notebooks" / "05-concurrency.ipynb"
 
 
 @pytest.fixture

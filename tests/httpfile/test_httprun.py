@@ -17,7 +17,7 @@ from playground.httpfile import HTTPFileError
 
 pytestmark = pytest.mark.anyio
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 
 
 @pytest.fixture

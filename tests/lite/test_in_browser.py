@@ -1,7 +1,7 @@
 """What changes in the browser (Pyodide: ``sys.platform == "emscripten"``), checked here on CPython.
 
 A child interpreter plays Pyodide's part: it says it is ``emscripten`` and cannot start a thread, as
-Pyodide cannot. (tests/test_lite.py runs the notebooks in the real thing.) The channel's timed wait
+Pyodide cannot. (tests/lite/test_lite.py runs the notebooks in the real thing.) The channel's timed wait
 runs on a loop that, like Pyodide's, refuses to schedule anything in the past.
 """
 

@@ -19,7 +19,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 #: Plugins these runs do not need; without them a run starts several times faster.
 UNNEEDED = ("-p", "no:nbval", "-p", "no:hypothesispytest", "-p", "no:anyio", "-p", "no:cacheprovider")
 

@@ -22,7 +22,7 @@ from playground.trace import TraceEvent
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = Path(__file__).parent.parent / "notebooks" / "sanitize.cfg"
+CONFIG = Path(__file__).parents[2] / "notebooks" / "sanitize.cfg"
 
 
 def rules() -> list[tuple[str, str]]:

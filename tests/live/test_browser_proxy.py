@@ -31,8 +31,8 @@ import psutil
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, open_chat, send
 
-ROOT = Path(__file__).resolve().parent.parent
-TESTS = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parents[1]  # where chat_app.py is
 BIN = Path(sys.executable).parent
 SHOTS = os.environ.get("PLAYGROUND_SHOTS")
 ALLOW_ROOT = ["--allow-root"] if os.geteuid() == 0 else []

@@ -2,7 +2,7 @@
 
 A fake Jupyter server here is what a real one leaves for its kernels: ``jpserver-<pid>.json`` in the
 runtime directory and ``JPY_PARENT_PID`` naming it. The real thing (JupyterLab, JupyterHub) is in
-tests/test_browser_proxy.py.
+tests/live/test_browser_proxy.py.
 """
 
 from __future__ import annotations
@@ -149,5 +149,5 @@ def test_importing_the_module_stays_light() -> None:
 
     code = "import sys, playground._live.browser_link; print('jupyter_core' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}).stdout
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}).stdout
     assert out.strip() == "False"

@@ -12,7 +12,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 CELLS = [
     """
