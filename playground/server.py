@@ -33,7 +33,7 @@ from typing import Any
 import uvicorn
 from starlette.requests import ClientDisconnect
 
-from ._inprocess.app_task import ASGIApp
+from ._asgi import ASGIApp, app_name
 from ._live.browser_link import BrowserLink, browser_link, check_public_url, jupyter_base_url, proxied_path
 from ._private_api import uvicorn_http_protocols
 from .errors import ClientDisconnected
@@ -517,7 +517,7 @@ class Server:
     # -- display -------------------------------------------------------------------------------------------
 
     def _app_name(self) -> str:
-        return getattr(self.app, "__qualname__", None) or type(self.app).__qualname__
+        return app_name(self.app)
 
     def __repr__(self) -> str:
         link = self.link

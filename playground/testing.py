@@ -30,6 +30,7 @@ import anyio
 import anyio.from_thread
 import httpx
 
+from ._asgi import app_name
 from ._inprocess.http import AppBodyStream
 from ._inprocess.websocket import ASGIWebSocketSession
 from .client import Client
@@ -77,7 +78,7 @@ class _ASGI2App:
 
     def __init__(self, app: Callable[[dict[str, Any]], Callable[..., Awaitable[None]]]) -> None:
         self.app = app
-        self.__qualname__ = getattr(app, "__qualname__", type(app).__qualname__)
+        self.__qualname__ = app_name(app)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await self.app(scope)(receive, send)

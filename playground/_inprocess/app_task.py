@@ -20,13 +20,13 @@ from typing import Any, TypeVar
 
 import anyio
 
+from .._asgi import ASGIApp, app_name
 from .._private_api import inside_anyio_shield
 from ..errors import BLOCKING_ADVICE, AppTimeout, EventLoopBlocked, EventLoopBlockedWarning, Frame, frames_of
 from ..trace import Trace
 from . import watchdog
 from .channel import TIMEOUT, Channel, running_loop
 
-ASGIApp = Callable[..., Any]
 T = TypeVar("T")
 _NO_FRAMES: list[Frame] = []  # shared and never changed: ``waiting_at`` is replaced, not appended to
 SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be cancelled
@@ -278,9 +278,8 @@ def _raised_here(exc: BaseException) -> bool:
 
 def _not_awaitable(app: ASGIApp, exc: TypeError) -> TypeError:
     """Python's "object NoneType can't be used in 'await' expression", in terms of ASGI."""
-    name = getattr(app, "__qualname__", None) or type(app).__qualname__
     error = TypeError(
-        f"{name}(scope, receive, send) did not return an awaitable ({exc}): an ASGI app is an "
+        f"{app_name(app)}(scope, receive, send) did not return an awaitable ({exc}): an ASGI app is an "
         "'async def' function, or a class whose instances are awaitable, such as an endpoint"
     )
     error.__cause__ = exc

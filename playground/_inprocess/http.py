@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 
+from .._asgi import ASGIApp
 from ..errors import ASGIProtocolError, ClientDisconnected
 from ..response import Response, read_body
 from ..trace import Trace
-from .app_task import AppTask, ASGIApp
+from .app_task import AppTask
 from .channel import Channel
 
 HTTP_SEND_TYPES = frozenset(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from .._asgi import ASGIApp
 from ..errors import LifespanError
 from ..trace import Trace
-from .app_task import AppTask, ASGIApp
+from .app_task import AppTask
 from .channel import Channel
 from .scope import ASGI
 

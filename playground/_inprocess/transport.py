@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from .._asgi import ASGIApp, app_name
 from ..response import Response
-from .app_task import ASGIApp
 from .http import HTTPExchange, exchange, open_stream
 from .lifespan import Lifespan, LifespanMode
 from .scope import http_scope, websocket_scope
@@ -75,4 +75,4 @@ class ASGITransport:
             await lifespan.shutdown()
 
     def describe(self) -> str:
-        return getattr(self.app, "__qualname__", None) or type(self.app).__qualname__
+        return app_name(self.app)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
+from .._asgi import ASGIApp
 from ..errors import (
     AppTimeout,
     ASGIProtocolError,
@@ -27,7 +28,7 @@ from ..response import Response
 from ..trace import Trace
 from ..websocket import WebSocketSession
 from . import watchdog
-from .app_task import AppTask, ASGIApp
+from .app_task import AppTask
 from .channel import TIMEOUT, Channel
 
 _DONE = {"type": "playground.app_returned"}  # queued for the client when the app's call has ended
