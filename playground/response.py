@@ -8,6 +8,8 @@ import httpx
 
 from .trace import Trace
 
+__all__ = ["Response"]
+
 
 def read_body(response: httpx.Response, body: bytes) -> None:
     """Give a response its whole body, as if it had been streamed and read (decoding gzip and the like)."""
