@@ -72,7 +72,8 @@ class Server:
     """A uvicorn server running on the caller's event loop.
 
     ``url``, ``host``, ``port``; ``link`` (where a learner's browser opens it, and by which way);
-    ``logs`` (uvicorn's lines, newest last); ``state``: "not started", "running", "stopped" or "failed".
+    ``logs`` (uvicorn's lines, newest last); ``status``: "not started", "running", "stopped" or "failed"
+    (``state`` is its old name, kept).
     ``await server.stop()`` ends it; ``await server`` starts it (again, on the same port, after a stop).
     """
 
@@ -99,7 +100,7 @@ class Server:
         self.startup_timeout = startup_timeout
         self.uvicorn_options = {"log_level": "info", "log_config": None, "timeout_graceful_shutdown": 1,
                                 **uvicorn_options}
-        self._state = "not started"
+        self._status = "not started"
         self._log = ServerLog()
         self._uvicorn: uvicorn_shim.UvicornServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -123,14 +124,20 @@ class Server:
         return self._log.lines
 
     @property
-    def state(self) -> str:
-        if self._state == "running" and (self._task is None or self._task.done()):
+    def status(self) -> str:
+        """"not started", "running", "stopped" or "failed" (to start)."""
+        if self._status == "running" and (self._task is None or self._task.done()):
             return "stopped"  # uvicorn ended on its own (an error is in the log)
-        return self._state
+        return self._status
+
+    @property
+    def state(self) -> str:
+        """The old name of ``status``, kept so code written against it runs."""
+        return self.status
 
     @property
     def running(self) -> bool:
-        return self.state == "running"
+        return self.status == "running"
 
     # -- start -------------------------------------------------------------------------------------------
 
@@ -163,23 +170,23 @@ class Server:
                                return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled (or interrupted) while starting: leave nothing running
             await asyncio.shield(self._finish(force=True))
-            self._state = "failed"
+            self._status = "failed"
             raise
         finally:
             ready.cancel()
         if self._uvicorn.ready.is_set():
-            self._state = "running"
+            self._status = "running"
             return self
         if not self._task.done():
             await self._finish(force=True)
-            self._state = "failed"
+            self._status = "failed"
             raise ServerStartupError(
                 f"the server did not start within {self.startup_timeout:g} s (the app's lifespan startup "
                 f"has not finished){self._recent_errors()}"
             )
         failure = self._failure
         await self._finish(force=False)
-        self._state = "failed"
+        self._status = "failed"
         raise ServerStartupError(f"the server did not start{self._recent_errors()}") from failure
 
     async def _run(self, listener: socket.socket) -> None:
@@ -211,7 +218,7 @@ class Server:
         except TimeoutError:
             pass
         await self._finish(force=False, timeout=timeout / 2)
-        self._state = "stopped"
+        self._status = "stopped"
 
     async def _finish(self, *, force: bool, timeout: float = 5.0) -> None:
         server, task = self._uvicorn, self._task

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def server_text(server: Server) -> str:
     link = server.link
     shown = "" if link.via == "loopback" else f"; in a browser: {link.url} ({link.describe()})"
-    return f"<Server {server.url} {server.state}, serving {app_name(server.app)}{shown}>"
+    return f"<Server {server.url} {server.status}, serving {app_name(server.app)}{shown}>"
 
 
 def server_html(server: Server) -> str:
@@ -25,6 +25,6 @@ def server_html(server: Server) -> str:
     return (
         f'<div class="playground-server">uvicorn serving <code>{html.escape(app_name(server.app))}</code> at '
         f'<a href="{href}" target="_blank">{href}</a> '
-        f'<span style="color: {colour}; font-weight: bold">{html.escape(server.state)}</span> '
+        f'<span style="color: {colour}; font-weight: bold">{html.escape(server.status)}</span> '
         f'<small>({html.escape(link.describe())}{in_kernel})</small></div>'
     )
