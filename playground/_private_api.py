@@ -101,7 +101,7 @@ def _check_uvicorn_protocols() -> None:
     assert "h11" in protocols, "uvicorn.protocols.http.h11_impl.H11Protocol is gone"
     for option, protocol in protocols.items():
         where = f"uvicorn's http={option!r} protocol {protocol.__name__}"
-        _assigns(protocol.__init__, "app", "transport", "flow", "logger", "cycle", where=f"{where}.__init__")
+        _assigns(protocol.__init__, "config", "transport", "flow", "cycle", where=f"{where}.__init__")
         _has(protocol, "shutdown", where=where)
         cycle = importlib.import_module(protocol.__module__).RequestResponseCycle
         _assigns(cycle.__init__, "scope", "disconnected", "message_event", "response_started",
@@ -110,6 +110,38 @@ def _check_uvicorn_protocols() -> None:
 
     _assigns(FlowControl.__init__, "write_paused", where="uvicorn FlowControl.__init__")
     _has(FlowControl, "resume_writing", where="uvicorn FlowControl")
+    _check_uvicorn_middlewares_pass_the_scope_on()
+
+
+def _check_uvicorn_middlewares_pass_the_scope_on() -> None:
+    """The app gets the very scope the protocol's cycle holds, through each middleware ``Config.load()`` may
+    put in front of it (the app knows its requests by that object; so does the protocol's shutdown)."""
+    from uvicorn.middleware.message_logger import MessageLoggerMiddleware
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    reached: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        pass
+
+    for middleware in (ProxyHeadersMiddleware(app), MessageLoggerMiddleware(app)):  # type: ignore[arg-type]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+                 "headers": [(b"x-forwarded-for", b"10.0.0.1"), (b"x-forwarded-proto", b"https")],
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+        reached.clear()
+        try:
+            middleware(scope, receive, send).send(None)  # nothing in them waits: done at the first step
+        except StopIteration:
+            pass
+        name = type(middleware).__name__
+        assert reached and reached[0] is scope, f"uvicorn's {name} no longer passes the protocol's scope on as it is"
 
 
 def _check_uvicorn_server() -> None:
@@ -168,10 +200,12 @@ RELIED_ON: tuple[Reliance, ...] = (
         _check_anyio_task_states,
     ),
     Reliance(
-        "uvicorn", "uvicorn.protocols.http.*_impl:{H11,HttpTools,Zttp}Protocol", "per connection .app (the "
-        "app it calls), .transport, .flow (.write_paused, .resume_writing()), .logger, .cycle (.scope, "
-        ".disconnected, .message_event, .response_started, .response_complete) and shutdown()",
-        "server._EndsResponsesOnShutdown, mixed into the protocol class",
+        "uvicorn", "uvicorn.protocols.http.*_impl:{H11,HttpTools,Zttp}Protocol", "per connection .config "
+        "(whose .app is the app given to Config), .transport, .flow (.write_paused, .resume_writing()), "
+        ".cycle (.scope, .disconnected, .message_event, .response_started, .response_complete) and "
+        "shutdown(); the cycle's scope reaches the app as the same object through uvicorn's middlewares",
+        "_live.uvicorn_shim.EndsResponsesOnShutdown, mixed into the protocol class (it tells "
+        "_live.served_app.ServedApp.cut_short, which finds the request by its scope)",
         "uvicorn lets a response in progress run to its end on shutdown (an endless stream never ends) "
         "and has no hook to end it as a client's disconnect does",
         _check_uvicorn_protocols,
@@ -180,7 +214,7 @@ RELIED_ON: tuple[Reliance, ...] = (
         "uvicorn", "uvicorn:Server", ".capture_signals() (overridden: the kernel keeps its signal handlers), "
         ".startup(sockets), .started, .should_exit, .force_exit, .server_state.connections; "
         "Config.load() setting .http_protocol_class",
-        "server._UvicornServer and server.Server",
+        "_live.uvicorn_shim (UvicornServer and load)",
         "Server.serve() is the documented way to run on a running loop; taking over SIGINT, and aborting "
         "connections left by a forced stop, have no option",
         _check_uvicorn_server,

@@ -240,11 +240,14 @@ async def test_in_process_and_live_clients_run_the_same_code() -> None:
 
 
 async def test_serve_binds_loopback_on_a_free_port_and_answers_other_clients() -> None:
-    server = await serve(app)
+    server = serve(app)
+    assert server.status == "not started" and not server.running
+    await server
     try:
         assert server.host == "127.0.0.1" and server.port > 0
         assert server.url == f"http://127.0.0.1:{server.port}"
-        assert server.running and server.state == "running"
+        assert server.running and server.status == "running"
+        assert server.state == "running"  # the old name of status
         async with httpx.AsyncClient(base_url=server.url, trust_env=False) as http:
             page = await http.get("/")
             assert page.status_code == 200 and "<h1>WebSocket Chat</h1>" in page.text
@@ -257,7 +260,7 @@ async def test_serve_binds_loopback_on_a_free_port_and_answers_other_clients() -
             assert await ws.recv() == b"Message: \x00\x01"
     finally:
         await server.stop()
-    assert server.state == "stopped" and not server.running
+    assert server.status == "stopped" and server.state == "stopped" and not server.running
 
 
 async def test_several_servers_at_once_keep_their_own_logs() -> None:
@@ -509,7 +512,7 @@ async def test_startup_failures_raise_and_leave_nothing_behind() -> None:
     failing = serve(lifespan_app("fail"))
     with pytest.raises(ServerStartupError, match="no database"):
         await failing
-    assert failing.state == "failed"
+    assert failing.status == "failed" and failing.state == "failed"
     hanging = serve(lifespan_app("hang"), startup_timeout=0.3)
     with pytest.raises(ServerStartupError, match=r"did not start within 0\.3 s"):
         await hanging

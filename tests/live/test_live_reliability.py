@@ -488,7 +488,7 @@ async def test_stop_under_load_closes_everything_within_a_bound_and_serves_again
         with anyio.fail_after(6):
             await server.stop()
         stop_took = asyncio.get_running_loop().time() - started
-        assert server.state == "stopped"
+        assert server.status == "stopped"
         # The three responses under way are cut as if their clients had gone; only the unanswered request
         # waits out uvicorn's graceful period (1 s) and is cancelled, with its traceback in the log.
         cut = [line.split(" - ", 1)[1] for line in server.logs if line.endswith("the server is shutting down")]

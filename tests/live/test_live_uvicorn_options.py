@@ -108,3 +108,37 @@ async def test_reset_contextvars_keeps_the_logs_in_server_logs(
     assert '"GET /hello HTTP/1.1" 200' in text
     assert "Exception in ASGI application" in text and "ValueError: boom in the app" in text
     assert capfd.readouterr() == ("", "")
+
+
+async def test_stop_tells_an_app_that_only_sends_behind_uvicorns_middlewares() -> None:
+    """At ``log_level="trace"`` uvicorn puts its message logger between the connection and the app, and a
+    proxy's ``X-Forwarded-For`` makes its proxy-headers middleware rewrite the client: the app that only
+    sends still hears of stop() from its next send (an OSError), within uvicorn's graceful period."""
+    ended: list[str] = []
+
+    async def only_sends(scope: dict, receive: object, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            while True:
+                await send({"type": "http.response.body", "body": b"tick\n", "more_body": True})
+                await asyncio.sleep(0.01)
+        except OSError as exc:
+            ended.append(type(exc).__name__)
+            raise
+
+    server = await serve(only_sends, log_level="trace")
+    async with httpx.AsyncClient(trust_env=False) as client:
+        async with client.stream("GET", server.url + "/ticks", headers={"x-forwarded-for": "10.1.2.3"}) as response:
+            chunks = response.aiter_bytes()  # kept: a dropped iterator would close the connection
+            assert (await anext(chunks)).startswith(b"tick")
+            with anyio.fail_after(3):
+                await server.stop()
+            with pytest.raises(httpx.RemoteProtocolError):
+                async for _ in chunks:
+                    pass
+    assert ended == ["ClientDisconnected"]
+    assert any(line.startswith("INFO: 10.1.2.3:0 - ") and line.endswith(
+        '"GET /ticks HTTP/1.1" cut short: the server is shutting down') for line in server.logs)
+    assert [line for line in server.logs if line.startswith(("ERROR", "WARNING"))] == []
