@@ -79,12 +79,8 @@ _KINDS = {
 }
 
 
-def _check_connection(endpoint: object, scope: Scope, kind: str) -> None:
-    # Starlette's bare assert, with a message: mounting the wrong kind of endpoint is a common slip.
-    assert scope["type"] == kind, _wrong_connection(endpoint, scope["type"], kind)
-
-
 def _wrong_connection(endpoint: object, got: str, kind: str) -> str:
+    """The message of Starlette's bare assert on the scope's type: mounting the wrong kind is a common slip."""
     needs = _KINDS[got][1] if got in _KINDS else "an endpoint answers only its own kind of connection"
     return f"{type(endpoint).__qualname__} is {_KINDS[kind][0]}; it got a {got!r} connection ({needs})"
 
@@ -97,7 +93,7 @@ class HTTPEndpoint:
         warn_misspelt_handlers(cls, {method.lower(): 1 for method in HTTP_METHODS}, "HTTP method handler")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        _check_connection(self, scope, "http")
+        assert scope["type"] == "http", _wrong_connection(self, scope["type"], "http")
         self.scope = scope
         self.receive = receive
         self.send = send
@@ -155,7 +151,7 @@ class WebSocketEndpoint:
         warn_misspelt_handlers(cls, WEBSOCKET_HOOKS, "WebSocket hook")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        _check_connection(self, scope, "websocket")
+        assert scope["type"] == "websocket", _wrong_connection(self, scope["type"], "websocket")
         self.scope = scope
         self.receive = receive
         self.send = send
