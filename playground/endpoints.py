@@ -50,13 +50,39 @@ def _is_async_callable(obj: Any) -> bool:
     return iscoroutinefunction(obj) or (callable(obj) and iscoroutinefunction(obj.__call__))
 
 
-def _allowed_methods(endpoint: Any) -> list[str]:
+# -- what a class answers: the one place the rules are written (dispatch and the display read them) --
+
+
+def allowed_methods_of(endpoint: Any) -> list[str]:
+    """The methods an endpoint class or instance answers, in ``Allow`` header order.
+
+    Starlette's rule, so it answers for Starlette's own ``HTTPEndpoint`` subclasses too: a method is
+    allowed when its lower-case handler is there; HEAD also when ``get`` is.
+    """
     return [
         method
         for method in HTTP_METHODS
         if getattr(endpoint, method.lower(), None) is not None
         or (method == "HEAD" and getattr(endpoint, "get", None) is not None)
     ]
+
+
+def handler_name(endpoint: Any, method: str) -> str:
+    """The name of the handler that answers an allowed ``method``: HEAD without ``head`` is ``get``'s."""
+    return "get" if method == "HEAD" and not hasattr(endpoint, "head") else method.lower()
+
+
+#: What each kind of endpoint is called, and what a connection of that kind needs instead.
+_KINDS = {
+    "http": ("an HTTPEndpoint", "HTTP requests need an HTTPEndpoint"),
+    "websocket": ("a WebSocketEndpoint", "a WebSocket needs a WebSocketEndpoint"),
+}
+
+
+def _wrong_connection(endpoint: object, got: str, kind: str) -> str:
+    """The message of Starlette's bare assert on the scope's type: mounting the wrong kind is a common slip."""
+    needs = _KINDS[got][1] if got in _KINDS else "an endpoint answers only its own kind of connection"
+    return f"{type(endpoint).__qualname__} is {_KINDS[kind][0]}; it got a {got!r} connection ({needs})"
 
 
 class HTTPEndpoint:
@@ -67,33 +93,27 @@ class HTTPEndpoint:
         warn_misspelt_handlers(cls, {method.lower(): 1 for method in HTTP_METHODS}, "HTTP method handler")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Starlette's bare assert, with a message: mounting the wrong kind of endpoint is a common slip.
-        assert scope["type"] == "http", (
-            f"{type(self).__qualname__} is an HTTPEndpoint; it got a {scope['type']!r} connection "
-            "(a WebSocket needs a WebSocketEndpoint)"
-        )
+        assert scope["type"] == "http", _wrong_connection(self, scope["type"], "http")
         self.scope = scope
         self.receive = receive
         self.send = send
         # Asked of the instance, as Starlette does, so handlers set in a subclass ``__init__`` count.
-        self._allowed_methods = _allowed_methods(self)
+        self._allowed_methods = allowed_methods_of(self)
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
         """The methods this class answers, in ``Allow`` header order; HEAD comes with GET."""
-        return _allowed_methods(cls)
+        return allowed_methods_of(cls)
 
     def __await__(self) -> Generator[Any, None, None]:
         return self.dispatch().__await__()
 
     async def dispatch(self) -> None:
         request = Request(self.scope, receive=self.receive, send=self.send)
-        # HEAD without its own handler is answered by ``get``; the server drops the body.
-        handler_name = "get" if request.method == "HEAD" and not hasattr(self, "head") else request.method.lower()
-
         handler: Callable[[Request], Any]
         if request.method in self._allowed_methods:
-            handler = getattr(self, handler_name)
+            # HEAD without its own handler is answered by ``get``; the server drops the body.
+            handler = getattr(self, handler_name(self, request.method))
         else:
             handler = self.method_not_allowed
         if _is_async_callable(handler):
@@ -131,10 +151,7 @@ class WebSocketEndpoint:
         warn_misspelt_handlers(cls, WEBSOCKET_HOOKS, "WebSocket hook")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "websocket", (
-            f"{type(self).__qualname__} is a WebSocketEndpoint; it got a {scope['type']!r} connection "
-            "(HTTP requests need an HTTPEndpoint)"
-        )
+        assert scope["type"] == "websocket", _wrong_connection(self, scope["type"], "websocket")
         self.scope = scope
         self.receive = receive
         self.send = send

@@ -31,7 +31,7 @@
 Reading happens in two steps. ``parse_file`` turns the text into request templates: the structure is
 checked at once (with the line of every mistake), but ``{{...}}`` stays unresolved, because a value may
 come from a response that does not exist yet. ``resolve`` makes one concrete request from a template
-just before it is sent, with a ``substitute`` function (``httpvars.Variables``) that knows the
+just before it is sent, with a ``substitute`` function (``_httpfile.variables.Variables``) that knows the
 variables, the environment and the exchanges so far. ``parse`` does both at once for a text that
 refers to no response. The syntax table is in ``docs/httpfiles.md``.
 """
@@ -74,12 +74,17 @@ ASSERTION = re.compile(r"^\?\?(?:\s+(.*?))?\s*$")
 RESPONSE_HANDLER = re.compile(r"^>\s*(\{%|\S+\.js\s*$)")
 PRE_REQUEST_SCRIPT = re.compile(r"^<\s*(\{%|\S+\.js\s*$)")
 RESPONSE_REDIRECT = re.compile(r"^>>!?\s")
+#: ``< ./file`` (a body sent as it is) or ``<@ ./file`` (with ``{{...}}`` resolved).
+BODY_FILE = re.compile(r"^<(@)?\s+(\S.*?)\s*$")
 #: A request line's words; a ``{{$randomInt 1 9}}`` inside one is a single word.
 WORDS = re.compile(r"(?:\{\{.*?\}\}|\S)+")
 
 #: Where str.splitlines() breaks a line (the parser reads lines that way).
 LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 SUBJECTS = ("status", "header", "body", "message", "close")
+#: The subjects compared with a code (a number), and those only a WEBSOCKET request has.
+CODE_SUBJECTS = ("status", "close")
+WEBSOCKET_SUBJECTS = ("message", "close")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 PREDICATES = (*COMPARISONS, "includes", "contains", "startsWith", "endsWith", "matches", "exists")
 UNARY = ("exists",)
@@ -223,6 +228,28 @@ def _is_comment(line: str) -> bool:
     return stripped.startswith("#") or stripped.startswith("//")
 
 
+def _is_assertion(line: str) -> bool:
+    return line.lstrip().startswith("??")
+
+
+#: The editors' lines that need their JavaScript engine or write files, and what to do instead.
+_UNSUPPORTED = (
+    (RESPONSE_HANDLER, "JavaScript response handlers ('> {% ... %}') cannot run here; check the response with "
+                       "assertions such as '?? status == 200' or '?? body $.id == 3', and refer to it with "
+                       "{{name.response.body.$.field}}"),
+    (PRE_REQUEST_SCRIPT, "JavaScript pre-request scripts ('< {% ... %}') cannot run here; compute the value in "
+                         "Python and pass it as a variable (run_http(..., name=value), or a notebook variable)"),
+    (RESPONSE_REDIRECT, "'>>' (save the response to a file) is not supported; the exchange is returned instead: "
+                        "write it out from Python"),
+)
+
+
+def _unsupported(line: str) -> str | None:
+    """Why the parser refuses ``line`` (a JavaScript handler, a script, a redirect to a file), or None."""
+    stripped = line.strip()
+    return next((why for pattern, why in _UNSUPPORTED if pattern.match(stripped)), None)
+
+
 class _Parser:
     def __init__(self, text: str, path: str | None, base_dir: Path | None) -> None:
         # A byte order mark (Windows editors save one) would stick to the first method or variable name.
@@ -250,23 +277,9 @@ class _Parser:
         return self.file
 
     def refuse_javascript(self, line: str, index: int) -> None:
-        stripped = line.strip()
-        if RESPONSE_HANDLER.match(stripped):
-            raise self.error(
-                "JavaScript response handlers ('> {% ... %}') cannot run here; check the response with "
-                "assertions such as '?? status == 200' or '?? body $.id == 3', and refer to it with "
-                "{{name.response.body.$.field}}", index
-            )
-        if PRE_REQUEST_SCRIPT.match(stripped):
-            raise self.error(
-                "JavaScript pre-request scripts ('< {% ... %}') cannot run here; compute the value in Python "
-                "and pass it as a variable (run_http(..., name=value), or a notebook variable)", index
-            )
-        if RESPONSE_REDIRECT.match(stripped):
-            raise self.error(
-                "'>>' (save the response to a file) is not supported; the exchange is returned instead: "
-                "write it out from Python", index
-            )
+        why = _unsupported(line)
+        if why is not None:
+            raise self.error(why, index)
 
     def directive(self, line: str, index: int, settings: dict[str, Any]) -> bool:
         """``# @name``, ``# @no-redirect``, ``# @timeout``, ``# @prompt``; True if the line was one."""
@@ -323,7 +336,7 @@ class _Parser:
         if name not in UNARY and not expected_text:
             raise self.error(f"'{name}' needs a value to compare with", index)
         self.check_argument(subject, argument, index)
-        if subject in ("status", "close") and "{{" not in expected_text and name in COMPARISONS:
+        if subject in CODE_SUBJECTS and "{{" not in expected_text and name in COMPARISONS:
             if not re.fullmatch(r"\d+", expected_text):
                 raise self.error(f"a {subject} code is compared with a number, got {expected_text!r}", index)
         expected = Piece(expected_text, number) if name not in UNARY else None
@@ -332,7 +345,7 @@ class _Parser:
     def check_argument(self, subject: str, argument: str | None, index: int) -> None:
         from ._httpfile.jsonpath import JSONPathError, steps
 
-        if subject in ("status", "close") and argument:
+        if subject in CODE_SUBJECTS and argument:
             raise self.error(f"'{subject}' takes no argument, got {argument!r}", index)
         if subject == "header" and (not argument or not HEADER.match(argument + ":")):
             raise self.error("name the header: '?? header content-type includes json'", index)
@@ -359,7 +372,7 @@ class _Parser:
                 pass
             elif line.startswith("@"):
                 self.variable(line, index)
-            elif line.lstrip().startswith("??"):
+            elif _is_assertion(line):
                 assertions.append(self.assertion(line, index))
             else:
                 break
@@ -372,15 +385,14 @@ class _Parser:
         method, url, version = self.request_line(index)
         index += 1
         # A query may continue on the following lines, which start with ? or & (usually indented).
-        while index < end and self.lines[index].strip()[:1] in ("?", "&") and not self.lines[index].strip(
-        ).startswith("??"):
+        while index < end and self.lines[index].strip()[:1] in ("?", "&") and not _is_assertion(self.lines[index]):
             url.append(Piece(self.lines[index].strip(), index + 1))
             index += 1
         headers: list[tuple[str, Piece]] = []
         while index < end and self.lines[index].strip():
             line = self.lines[index]
             self.refuse_javascript(line, index)
-            if line.lstrip().startswith("??"):
+            if _is_assertion(line):
                 assertions.append(self.assertion(line, index))
             elif not _is_comment(line):
                 match = HEADER.match(line.strip())
@@ -394,7 +406,7 @@ class _Parser:
         for at in range(index + 1, end):
             line = self.lines[at]
             self.refuse_javascript(line, at)
-            if line.lstrip().startswith("??"):
+            if _is_assertion(line):
                 assertions.append(self.assertion(line, at))
             else:
                 body.append(Piece(line, at + 1))
@@ -412,12 +424,12 @@ class _Parser:
         if method == "WEBSOCKET":
             template.steps = self.websocket_steps(body)
             for assertion in assertions:
-                if assertion.subject not in ("message", "close"):
+                if assertion.subject not in WEBSOCKET_SUBJECTS:
                     raise self.error("a WEBSOCKET request's assertions are about a 'message N' or the "
                                      "'close' code", assertion.line_number - 1)
         else:
             for assertion in assertions:
-                if assertion.subject in ("message", "close"):
+                if assertion.subject in WEBSOCKET_SUBJECTS:
                     raise self.error(f"'{assertion.subject}' is for WEBSOCKET requests; an HTTP response has "
                                      "a status, headers and a body", assertion.line_number - 1)
             self.body(template, body)
@@ -460,7 +472,7 @@ class _Parser:
         if not body:
             return
         first = body[0]
-        file_match = re.match(r"^<(@)?\s+(\S.*?)\s*$", first.text)
+        file_match = BODY_FILE.match(first.text)
         if file_match:
             rest = [piece for piece in body[1:] if piece.text.strip()]
             if rest:
@@ -469,7 +481,7 @@ class _Parser:
             template.body_file_variables = file_match.group(1) is not None
         else:
             for piece in body[1:]:
-                if re.match(r"^<@?\s+\S", piece.text):
+                if BODY_FILE.match(piece.text):
                     raise self.error("a '< file' line inside a body (a multipart part) is not supported; only a "
                                      "whole body can come from a file", piece.line_number - 1)
             template.body = body
@@ -547,16 +559,19 @@ def resolve(file: HTTPFile, template: RequestTemplate, substitute: Substitute) -
         raise exc.with_traceback(None) from None  # the mistake is in the text, not in the resolver
 
 
+def _resolve_steps(steps: list[MessageTemplate | WaitForServer], substitute: Substitute) -> list[Send | WaitForServer]:
+    """A WebSocket conversation's messages, each with its ``{{...}}`` resolved."""
+    return [step if isinstance(step, WaitForServer)
+            else Send("\n".join(substitute(piece) for piece in step.lines), step.line_number)
+            for step in steps]
+
+
 def _resolve(file: HTTPFile, template: RequestTemplate, substitute: Substitute) -> Spec:
     url = "".join(substitute(piece) for piece in template.url)
     headers = [(name, substitute(value)) for name, value in template.headers]
     if template.is_websocket:
-        steps: list[Send | WaitForServer] = [
-            step if isinstance(step, WaitForServer)
-            else Send("\n".join(substitute(piece) for piece in step.lines), step.line_number)
-            for step in template.steps
-        ]
-        return WebSocketSpec(url, headers, steps, template.name, template.line_number)
+        return WebSocketSpec(url, headers, _resolve_steps(template.steps, substitute), template.name,
+                             template.line_number)
     body = None
     if template.body_file is not None:
         body = _body_file(file, template, substitute)
@@ -592,10 +607,8 @@ def parse_websocket_messages(
     parser = _Parser(text, None, None)
     substitute = Variables(parser.file, given=variables).substitute
     if any(SEPARATOR.match(line) for line in parser.lines):
-        templates = parser.websocket_steps([Piece(line, n) for n, line in enumerate(parser.lines, 1)])
-        return [step if isinstance(step, WaitForServer)
-                else Send("\n".join(substitute(piece) for piece in step.lines), step.line_number)
-                for step in templates]
+        return _resolve_steps(parser.websocket_steps([Piece(line, n) for n, line in enumerate(parser.lines, 1)]),
+                              substitute)
     return [Send(substitute(Piece(line, number)), number)
             for number, line in enumerate(parser.lines, 1) if line.strip()]
 
@@ -645,16 +658,11 @@ def render(spec: HTTPRequestSpec) -> str:
         if not body_lines[-1].strip() or (not body_lines[0].strip() and len(body_lines) > 1):
             raise refuse("a body that starts or ends with a blank line, or is empty")
         for line in body_lines:
-            if line.startswith("###") or line.lstrip().startswith("??") or _special_body_line(line):
+            if line.startswith("###") or _is_assertion(line) or _unsupported(line) is not None:
                 raise refuse(f"the body line {line!r}")
-        if re.match(r"^<@?\s", body_lines[0]):
-            raise refuse(f"the body line {body_lines[0]!r} would be read as a file")
+            if BODY_FILE.match(line):  # the whole body from a file, or (further down) a multipart part
+                raise refuse(f"the body line {line!r} would be read as a file")
         lines.append("")
         lines.extend(body_lines)
     return "\n".join(lines) + "\n"
 
-
-def _special_body_line(line: str) -> bool:
-    stripped = line.strip()
-    return bool(RESPONSE_HANDLER.match(stripped) or PRE_REQUEST_SCRIPT.match(stripped)
-                or RESPONSE_REDIRECT.match(stripped))

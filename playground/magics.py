@@ -113,6 +113,11 @@ def _ws_call(target: str, args: list[str], body: str) -> str | None:
             "variables=globals())")
 
 
+def _assignment(match: re.Match[str]) -> str:
+    """``name = `` of ``name = %http ...``, else nothing."""
+    return f"{match.group('assign')} = " if match.group("assign") else ""
+
+
 def _file_call(line: str) -> str:
     """``[name = ]%http_file TARGET PATH [--env NAME]`` as one awaited call; other lines as they are."""
     match = FILE_MAGIC.match(line.rstrip("\n"))
@@ -124,8 +129,8 @@ def _file_call(line: str) -> str:
         return line  # the real magic explains the mistake
     if len(args) != 2 or not TARGET.match(args[0]):
         return line
-    assign = f"{match.group('assign')} = " if match.group("assign") else ""
-    return f"{assign}await {MODULE}.run_http_file({args[0]}, {args[1]!r}, env={env!r}, variables=globals())\n"
+    call = f"{MODULE}.run_http_file({args[0]}, {args[1]!r}, env={env!r}, variables=globals())"
+    return f"{_assignment(match)}await {call}\n"
 
 
 def make_transformer(shell: Any) -> Any:
@@ -156,8 +161,7 @@ def make_transformer(shell: Any) -> Any:
             match = LINE_MAGIC.match(line.rstrip("\n"))
             args = match.group("args").split(None, 1) if match else []
             if match and len(args) == 2 and TARGET.match(args[0]):
-                assign = f"{match.group('assign')} = " if match.group("assign") else ""
-                line = f"{assign}await {MODULE}.run_http({args[0]}, {args[1]!r}, variables=globals())\n"
+                line = f"{_assignment(match)}await {MODULE}.run_http({args[0]}, {args[1]!r}, variables=globals())\n"
             out.append(line)
         return out
 

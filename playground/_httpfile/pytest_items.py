@@ -137,9 +137,8 @@ class HTTPItem(pytest.Item):
         error = getattr(step.result, "app_exception", None)
         if error is not None:
             raise error
-        failures = [outcome for outcome in step.outcomes if not outcome.passed]
-        if failures:
-            raise HTTPAssertionError(failures, collector.http_file.path)
+        if step.failures:
+            raise HTTPAssertionError(step.failures, collector.http_file.path)
         status = getattr(step.result, "status_code", 0)
         if status >= 500 and not any(a.subject == "status" for a in self.template.assertions):
             raise HTTPServerError(f"{collector.http_file.path}, line {self.template.line_number}: the server "

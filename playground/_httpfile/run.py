@@ -36,8 +36,12 @@ class Step:
     outcomes: list[Outcome] = field(default_factory=list)
 
     @property
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if not outcome.passed]
+
+    @property
     def passed(self) -> bool:
-        return all(outcome.passed for outcome in self.outcomes)
+        return not self.failures
 
 
 class HTTPAssertionError(AssertionError):
@@ -65,7 +69,7 @@ class Exchanges(list):  # type: ignore[type-arg]
 
     @property
     def failures(self) -> list[Outcome]:
-        return [outcome for outcome in self.outcomes if not outcome.passed]
+        return [outcome for step in self.steps for outcome in step.failures]
 
     @property
     def passed(self) -> bool:
@@ -179,10 +183,13 @@ def _item_text(item: Any) -> str:
     return response_text(item) if hasattr(item, "status_code") else session_text(item)
 
 
+def _mark(outcome: Outcome) -> str:
+    return "✓" if outcome.passed else "✗"
+
+
 def outcome_line(outcome: Outcome) -> str:
-    mark = "✓" if outcome.passed else "✗"
     tail = "" if outcome.passed else f"  — {outcome.why}"
-    return f"{mark} line {outcome.line_number}: ?? {outcome.assertion.source}{tail}"
+    return f"{_mark(outcome)} line {outcome.line_number}: ?? {outcome.assertion.source}{tail}"
 
 
 def exchanges_text(exchanges: Exchanges) -> str:
@@ -208,7 +215,7 @@ def _verdict(exchanges: Exchanges) -> str:
 def exchanges_html(exchanges: Exchanges) -> str:
     from html import escape
 
-    from ..display.html import BADGE, BOX, HEAD, MUTED, STATUS_COLOURS
+    from ..display.html import BOX, HEAD, MUTED, STATUS_COLOURS, badge
 
     if not exchanges.outcomes:
         return "".join(item._repr_html_() for item in exchanges)
@@ -217,8 +224,7 @@ def exchanges_html(exchanges: Exchanges) -> str:
     for step in exchanges.steps:
         where = f' <small style="{MUTED}">line {step.template.line_number}</small>' if step.template.name else ""
         items = "".join(
-            f'<li style="margin:1px 0"><span style="{BADGE};background:rgba({green if o.passed else red},.18);'
-            f'border:1px solid rgba({green if o.passed else red},.6)">{"✓" if o.passed else "✗"}</span> '
+            f'<li style="margin:1px 0">{badge(_mark(o), green if o.passed else red)} '
             f'<small style="{MUTED}">line {o.line_number}</small> <code>?? {escape(o.assertion.source)}</code>'
             + ("" if o.passed else f" — {escape(o.why)}") + "</li>"
             for o in step.outcomes

@@ -1,4 +1,7 @@
-"""What the text and HTML displays share: how to word a time, a message, a body, a close code.
+"""What the displays say, said once: the text and HTML displays (and the pictures) word it from here.
+
+A time, a message, a body, a close code, a trace's end, a session's close, a client's facts, an
+endpoint class's handlers: each is worked out and worded here; ``text`` and ``html`` only lay it out.
 
 Every duration is written one way, ``12.345 ms`` (an offset gets a ``+`` in front), so that
 ``notebooks/sanitize.cfg`` can replace them in stored notebook outputs; so can it the one other
@@ -39,6 +42,14 @@ CLOSE_CODES = {
     1012: "service restart",
     1013: "try again later",
 }
+
+#: The two sides in every picture: client → app in blue, app → client in orange. One colour must serve both
+#: themes, so these are mid-tones with about 4:1 contrast on white and 4.7:1 on JupyterLab's dark
+#: background (a brighter orange was 2.9:1 on white).
+CLIENT_RGB = "43,125,233"
+APP_RGB = "200,101,27"
+CLIENT_HEX = "#2b7de9"
+APP_HEX = "#c8651b"
 
 
 def milliseconds(seconds: float | None) -> str:
@@ -174,8 +185,30 @@ def request_target(request: Any) -> str:
     return str(request.url.raw_path.decode("ascii"))
 
 
+def request_line(request: Any) -> str:
+    """``GET /path?query``."""
+    return f"{request.method} {request_target(request)}"
+
+
 def status_line(response: Any) -> str:
     return f"{response.status_code} {response.reason_phrase}".rstrip()
+
+
+def timing(response: Any) -> str:
+    """How long the exchange took, or ``streaming`` while its body is still open."""
+    elapsed = elapsed_of(response)
+    return milliseconds(elapsed) if elapsed is not None else "streaming"
+
+
+def early_hints(response: Any) -> list[str]:
+    """The ``Link`` values of the 103 Early Hints the app sent before its response."""
+    hints = getattr(response, "early_hints", None) or []
+    return [link.decode("latin-1") if isinstance(link, bytes) else str(link) for link in hints]
+
+
+def exception_text(exc: BaseException) -> str:
+    """``ValueError: boom``."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def status_family(status: int) -> str:
@@ -212,13 +245,14 @@ def message_details(message: dict[str, Any], limit: int = 60, header_values: boo
     return " ".join(parts)
 
 
-def sender_of(direction: str) -> str:
-    """``receive``: the app got it from the client; ``send``: the app sent it to the client."""
-    return "client" if direction == "receive" else "app"
-
-
 def arrow_of(direction: str) -> str:
+    """``receive`` (the app got it from the client) or ``send`` (the app sent it) as an arrow."""
     return "client → app" if direction == "receive" else "client ← app"
+
+
+def direction_of(sender: str) -> str:
+    """A transcript line's sender as a trace direction: what the client sent, the app receives."""
+    return "receive" if sender == "client" else "send"
 
 
 def scope_target(scope: dict[str, Any]) -> str:
@@ -243,6 +277,19 @@ def call_text(trace: Any) -> str | None:
     if getattr(trace, "seen_from", "app") != "app":
         return None
     return f"app(scope, receive, send) with scope {trace_title(trace)}"
+
+
+def seen_from_text(trace: Any) -> str:
+    """``, as the client saw it`` for a trace a network client recorded; empty for the app's own."""
+    seen = getattr(trace, "seen_from", "app")
+    return "" if seen == "app" else f", as the {seen} saw it"
+
+
+def shown_events(trace: Any) -> tuple[list[Any], str | None]:
+    """The messages a display lists (MAX_EVENTS at most), and what it says about the rest."""
+    events = list(trace)
+    more = len(events) - MAX_EVENTS
+    return events[:MAX_EVENTS], (f"… {more:,} more messages (the Trace object has them all)" if more > 0 else None)
 
 
 def outcome_text(trace: Any) -> str:
@@ -270,6 +317,18 @@ def blocked_text(trace: Any) -> str | None:
     return f"{blocks[0].describe()}{more}. {BLOCKING_ADVICE}"
 
 
+def diagram(trace: Any) -> tuple[list[tuple[str, str]], int, str]:
+    """What a sequence diagram of the trace draws: its arrows (direction, label), how many messages it
+    leaves out, and the note at the app's end. No time offsets and no header values in it (a live
+    server's ``date`` changes), so the picture is the same in every run."""
+    arrows = [("receive", "app(scope, …) " + trace_title(trace))] if call_text(trace) is not None else []
+    events = list(trace)
+    for event in events[:MAX_DIAGRAM_EVENTS]:
+        kind = str(event.message.get("type", "?"))
+        arrows.append((event.direction, f"{kind} {message_details(event.message, limit=24, header_values=False)}"))
+    return arrows, max(len(events) - MAX_DIAGRAM_EVENTS, 0), outcome_text(trace).removeprefix("the app ")
+
+
 # -- WebSocket sessions ----------------------------------------------------------------------------
 
 
@@ -288,6 +347,19 @@ def transcript_data(kind: str, data: Any, limit: int = 80) -> str:
     return ""
 
 
+def transcript_lines(session: Any) -> tuple[list[Any], str | None]:
+    """The transcript lines a display lists (MAX_EVENTS at most), and what it says about the rest."""
+    transcript = session.transcript if getattr(session, "trace", None) is not None else []
+    more = len(transcript) - MAX_EVENTS
+    return transcript[:MAX_EVENTS], (f"… {more:,} more lines (see session.transcript)" if more > 0 else None)
+
+
+def closed_text(session: Any) -> tuple[str, str]:
+    """``("closed by the app", "4000, 'bye'")``: who closed the session, then the code and the reason."""
+    reason = repr(session.close_reason) if session.close_reason else "no reason"
+    return f"closed by the {session.closed_by}", f"{close_code_name(session.close_code)}, {reason}"
+
+
 def session_state(session: Any) -> str:
     if session.closed:
         reason = f", reason {session.close_reason!r}" if session.close_reason else ""
@@ -297,29 +369,53 @@ def session_state(session: Any) -> str:
     return "not connected"
 
 
+# -- clients -----------------------------------------------------------------------------------------
+
+
+def client_facts(client: Any) -> tuple[str, list[tuple[str, str]]]:
+    """What a client drives (its transport, else its app) and its settings worth showing."""
+    target = client.transport.describe() if hasattr(client, "transport") else repr(client.app)
+    facts = [("timeout", "none (waits forever)" if client.timeout is None else f"{client.timeout:g} s")]
+    if client.state:
+        facts.append(("lifespan state", ", ".join(sorted(map(str, client.state)))))
+    return target, facts
+
+
+NOTHING_SENT = "history: nothing sent yet"
+
+
+def history_title(history: list[Any]) -> str:
+    return f"history ({len(history)}, newest last)"
+
+
 # -- endpoint classes ------------------------------------------------------------------------------
+
+NO_METHODS = "nothing (every method gets 405)"
+NO_HANDLERS = "handlers: none of its own (the defaults apply)"
+#: What each WebSocket hook answers, in the order a session calls them.
+HOOKS = {"on_connect": "the connection", "on_receive": "each message", "on_disconnect": "the close"}
 
 
 class Handler(NamedTuple):
     name: str  # "get", "on_receive"
-    serves: str  # "GET, HEAD" or "a message"
-    defined_in: str  # the class that defines it
+    serves: str  # "GET, HEAD" or "each message"
+    inherited_from: str  # the base class that defines it; "" when the class itself does
     kind: str  # "async" or SYNC_HANDLER: "sync (runs in a worker thread)"
     signature: str
     doc: str
 
 
-def _handler(cls: type, name: str, serves: str) -> Handler:
-    function = getattr(cls, name)
-    owner = next((klass.__qualname__ for klass in cls.__mro__ if name in vars(klass)), cls.__qualname__)
-    is_async = inspect.iscoroutinefunction(function)
-    try:
-        signature = str(inspect.signature(function))
-    except (TypeError, ValueError):
-        signature = "(...)"
-    doc = inspect.cleandoc(function.__doc__ or "").splitlines()
-    return Handler(name, serves, owner, "async" if is_async else SYNC_HANDLER,
-                   signature, doc[0] if doc else "")
+class Endpoint(NamedTuple):
+    """An endpoint class as its displays describe it."""
+
+    base: str  # "HTTPEndpoint" or "WebSocketEndpoint"
+    qualname: str
+    module: str
+    doc: str  # the docstring's first line
+    allowed: list[str] | None  # an HTTP endpoint's methods, in Allow header order
+    encoding: str | None  # a WebSocket endpoint's ``repr(encoding)`` ...
+    encoding_meaning: str  # ... and what it does
+    handlers: list[Handler]
 
 
 def endpoint_kind(cls: type) -> str | None:
@@ -334,35 +430,55 @@ def endpoint_kind(cls: type) -> str | None:
     return None
 
 
-def http_handlers(cls: type) -> list[Handler]:
-    from ..endpoints import HTTP_METHODS
+def endpoint_of(cls: type) -> Endpoint:
+    """The facts the endpoint displays show; TypeError for a class that is not an endpoint."""
+    kind = endpoint_kind(cls)
+    if kind is None:
+        raise TypeError(f"{cls!r} is not an HTTPEndpoint or WebSocketEndpoint subclass")
+    doc = cls.__doc__.strip().splitlines()[0] if cls.__doc__ and cls.__doc__.strip() else ""
+    if kind == "http":
+        from ..endpoints import allowed_methods_of
 
-    allowed = allowed_methods(cls)
-    handlers = []
-    for method in HTTP_METHODS:
-        name = method.lower()
-        if method in allowed and getattr(cls, name, None) is not None:
-            serves = method + (", HEAD" if method == "GET" and getattr(cls, "head", None) is None else "")
-            handlers.append(_handler(cls, name, serves))
+        return Endpoint("HTTPEndpoint", cls.__qualname__, cls.__module__, doc, allowed_methods_of(cls), None, "",
+                        http_handlers(cls))
+    encoding = getattr(cls, "encoding", None)
+    meaning = "text or bytes, passed on as they come" if encoding is None else (
+        f"{encoding} messages; anything else closes with 1003")
+    return Endpoint("WebSocketEndpoint", cls.__qualname__, cls.__module__, doc, None, repr(encoding), meaning,
+                    websocket_handlers(cls))
+
+
+def _handler(cls: type, name: str, serves: str) -> Handler:
+    function = getattr(cls, name)
+    owner = next((klass.__qualname__ for klass in cls.__mro__ if name in vars(klass)), cls.__qualname__)
+    is_async = inspect.iscoroutinefunction(function)
+    try:
+        signature = str(inspect.signature(function))
+    except (TypeError, ValueError):
+        signature = "(...)"
+    doc = inspect.cleandoc(function.__doc__ or "").splitlines()
+    return Handler(name, serves, "" if owner == cls.__qualname__ else owner,
+                   "async" if is_async else SYNC_HANDLER, signature, doc[0] if doc else "")
+
+
+def http_handlers(cls: type) -> list[Handler]:
+    """The handlers that answer, each with the methods it answers (as the endpoint dispatches them)."""
+    from ..endpoints import allowed_methods_of, handler_name
+
+    served: dict[str, list[str]] = {}
+    for method in allowed_methods_of(cls):
+        served.setdefault(handler_name(cls, method), []).append(method)
+    handlers = [_handler(cls, name, ", ".join(methods)) for name, methods in served.items()
+                if getattr(cls, name, None) is not None]
     if "method_not_allowed" in _overridden(cls, "HTTPEndpoint"):
         handlers.append(_handler(cls, "method_not_allowed", "any other method"))
     return handlers
 
 
-def allowed_methods(cls: type) -> list[str]:
-    ask = getattr(cls, "allowed_methods", None)
-    if callable(ask):
-        return list(ask())
-    from ..endpoints import HTTP_METHODS  # Starlette's own class cannot answer without a request
-
-    return [m for m in HTTP_METHODS if getattr(cls, m.lower(), None) is not None
-            or (m == "HEAD" and getattr(cls, "get", None) is not None)]
-
-
 def websocket_handlers(cls: type) -> list[Handler]:
+    """The hooks the class changes (the defaults accept, then ignore every message)."""
     overridden = _overridden(cls, "WebSocketEndpoint")
-    serves = {"on_connect": "the connection", "on_receive": "each message", "on_disconnect": "the close"}
-    return [_handler(cls, name, serves[name]) for name in serves if name in overridden]
+    return [_handler(cls, name, serves) for name, serves in HOOKS.items() if name in overridden]
 
 
 def _overridden(cls: type, base_name: str) -> set[str]:
@@ -372,8 +488,3 @@ def _overridden(cls: type, base_name: str) -> set[str]:
             break
         names.update(vars(klass))
     return names
-
-
-def class_doc(cls: type) -> str:
-    doc = cls.__doc__
-    return doc.strip().splitlines()[0] if doc and doc.strip() else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import MAX_DIAGRAM_EVENTS, call_text, message_details, outcome_text, trace_title
+from .common import diagram
 
 __all__ = ["MIME_TYPE", "Mermaid", "sequence_diagram"]
 
@@ -34,16 +34,12 @@ class Mermaid(str):
 
 def sequence_diagram(trace: Any) -> Mermaid:
     """The trace's messages as a Mermaid ``sequenceDiagram``."""
+    arrows, more, end = diagram(trace)
     lines = ["sequenceDiagram", "    participant client", "    participant app"]
-    if call_text(trace) is not None:
-        lines.append(f"    client->>app: {_label('app(scope, …) ' + trace_title(trace))}")
-    events = list(trace)
-    for event in events[:MAX_DIAGRAM_EVENTS]:
-        kind = str(event.message.get("type", "?"))
-        label = _label(f"{kind} {message_details(event.message, limit=24, header_values=False)}".rstrip())
-        arrow = "client->>app" if event.direction == "receive" else "app-->>client"
-        lines.append(f"    {arrow}: {label}")
-    if len(events) > MAX_DIAGRAM_EVENTS:
-        lines.append(f"    Note over client,app: … {len(events) - MAX_DIAGRAM_EVENTS:,} more messages")
-    lines.append(f"    Note over app: {_label(outcome_text(trace).removeprefix('the app '))}")
+    for direction, text in arrows:
+        arrow = "client->>app" if direction == "receive" else "app-->>client"
+        lines.append(f"    {arrow}: {_label(text.rstrip())}")
+    if more:
+        lines.append(f"    Note over client,app: … {more:,} more messages")
+    lines.append(f"    Note over app: {_label(end)}")
     return Mermaid("\n".join(lines) + "\n")

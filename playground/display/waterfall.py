@@ -16,6 +16,9 @@ from html import escape
 from typing import Any, NamedTuple
 
 from .common import (
+    APP_HEX,
+    CLIENT_HEX,
+    CLIENT_RGB,
     milliseconds,
     offset,
     request_target,
@@ -25,19 +28,7 @@ from .common import (
     status_family,
     status_line,
 )
-from .html import (
-    APP_HEX,
-    CELL,
-    CLIENT_HEX,
-    CLIENT_RGB,
-    HEAD,
-    STATUS_COLOURS,
-    TABLE,
-    TIME_CELL,
-    _badge,
-    _muted,
-    _wrap,
-)
+from .html import CELL, HEAD, STATUS_COLOURS, TABLE, TIME_CELL, badge, muted, wrap
 
 __all__ = ["Row", "rows_of", "waterfall_html", "waterfall_text"]
 
@@ -124,10 +115,10 @@ def _bar_html(row: Row, total: float) -> str:
 def waterfall_html(history: Any, *, title: str = "history") -> str:
     rows = rows_of(history)
     if not rows:
-        return _wrap("waterfall", f"<div>{_muted(f'{title}: nothing sent yet')}</div>")
+        return wrap("waterfall", f"<div>{muted(f'{title}: nothing sent yet')}</div>")
     total = _span(rows)
     head = (f'<div style="{HEAD}">{escape(title)}: {len(rows):,} exchange{"s" if len(rows) != 1 else ""} '
-            f"{_muted(f'over {milliseconds(total)}, oldest first')}</div>")
+            f"{muted(f'over {milliseconds(total)}, oldest first')}</div>")
     cells = []
     for row in rows:
         messages = f" · {_messages(len(row.ticks))}" if row.ticks else ""
@@ -135,17 +126,17 @@ def waterfall_html(history: Any, *, title: str = "history") -> str:
             f'<tr><td style="{TIME_CELL}">{escape(offset(row.start))}</td>'
             f'<td style="{TIME_CELL}">{escape(milliseconds(row.duration))}</td>'
             f'<td style="{CELL};font-family:monospace;white-space:nowrap">{escape(shorten(row.label, 60))}</td>'
-            f'<td style="{CELL};white-space:nowrap">{_badge(row.status, row.rgb)}{_muted(messages)}</td>'
+            f'<td style="{CELL};white-space:nowrap">{badge(row.status, row.rgb)}{muted(messages)}</td>'
             f"{_bar_html(row, total)}</tr>"
         )
     axis = f"0 → {milliseconds(total)}"
     header = "".join(f'<th style="{CELL}">{name}</th>' for name in ("start", "took", "exchange", "status"))
     header += f'<th style="{CELL}">{escape(axis)}</th>'
-    legend = (f'<div>{_muted("bars: start to end on one time axis; WebSocket ticks:")} '
+    legend = (f'<div>{muted("bars: start to end on one time axis; WebSocket ticks:")} '
               f'<span style="color:{CLIENT_HEX}">client sent</span> · '
               f'<span style="color:{APP_HEX}">app sent</span></div>')
     table = f'<table style="{TABLE}"><thead><tr>{header}</tr></thead><tbody>{"".join(cells)}</tbody></table>'
-    return _wrap("waterfall", head + table + legend)
+    return wrap("waterfall", head + table + legend)
 
 
 def _bar_text(row: Row, total: float) -> str:

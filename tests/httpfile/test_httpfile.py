@@ -410,6 +410,22 @@ def test_render_refuses_what_it_cannot_write() -> None:
             render(spec)
 
 
+@pytest.mark.parametrize("body", ["<", "< ", "<@", "<\tx", "x\n< ./file", "a\n> {% ok %}"])
+def test_render_writes_a_body_line_exactly_as_the_parser_reads_it(body: str) -> None:
+    # One rule for "a body from a file" and for the editors' script lines: render refuses a line only
+    # where the parser would read it as something else, and a refused one is refused for that reason.
+    spec = HTTPRequestSpec("POST", "/a", body=body)
+    try:
+        text = render(spec)
+    except ValueError as exc:
+        with pytest.raises(HTTPFileError):
+            parse(f"POST /a\n\n{body}\n")
+        assert "body line" in str(exc)
+        return
+    [back] = parse(text)
+    assert isinstance(back, HTTPRequestSpec) and back.body == body
+
+
 def test_the_syntax_table_documents_every_subject_predicate_and_system_variable() -> None:
     from playground._httpfile.variables import SYSTEM_VARIABLES
     from playground.httpfile import PREDICATES, SUBJECTS
