@@ -1,7 +1,13 @@
 """The cost of many open WebSocket sessions, counted instead of timed: 10,000 against 1,000.
 
     python benchmarks/scale_cost.py            # needs valgrind; about four minutes on two cores
+    python benchmarks/scale_cost.py --check    # exit 1 when the target is missed
     python benchmarks/scale_cost.py --ll 2     # simulate a last-level cache of 2 MiB instead of 8
+
+The target (DESIGN.md, "Targets"): counted under cachegrind, 10,000 sessions execute at most 10.5x the
+instructions of 1,000 (linear, with a little room for the garbage collector's full collections).
+The cycle estimates below are reported beside it, not checked: they depend on a guess of what a miss
+costs. ``benchmarks/scale.py`` checks the timed side.
 
 Why count: on this project's 2-core machines the same run of ``benchmarks/scale.py`` takes from 1.9 s
 to 3.0 s minutes apart, and its 1,000-session run from 0.16 s to 0.27 s, so a ratio of the two
@@ -39,7 +45,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
+from run import Target, report
+
 SMALL, LARGE = 1_000, 10_000
+MAX_INSTRUCTION_GROWTH = 10.5  # 10,000 sessions against 1,000
 PATTERNS = (("playground, one task", "one_task"), ("bare queue echo, one task", "bare_one_task"))
 SUMMARY = {
     "instructions": r"I\s+refs:\s+([\d,]+)",
@@ -100,6 +109,7 @@ def counted(pattern: str, sessions: int, ll_bytes: int) -> Counts:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     parser.add_argument("--ll", type=float, default=8, help="simulated last-level cache, MiB (default 8)")
     parser.add_argument("--run-once", nargs=2, metavar=("PATTERN", "SESSIONS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,14 +128,20 @@ def main() -> int:
     print(f"the cost of {LARGE:,} sessions against {SMALL:,}")
     print(f"  {'':<28}{'instructions':>13}{'L1 misses':>11}{'LL misses':>11}"
           f"{'cycles, LL miss 100':>21}{'LL miss 200':>13}")
+    growth = {}
     for label, pattern in PATTERNS:
         small = results[(pattern, SMALL)] - results[(pattern, 0)]
         large = results[(pattern, LARGE)] - results[(pattern, 0)]
         ratios = [b / a for a, b in zip(small, large, strict=True)]
         ratios += [large.cycles(weight) / small.cycles(weight) for weight in (100, 200)]
+        growth[pattern] = ratios[0]
         print(f"  {label:<28}" + "".join(f"{r:>{w}.2f}x" for r, w in zip(ratios, (12, 10, 10, 20, 12), strict=True)))
-    print("  (target, timed: at most 12x; the instructions include the garbage collector's)")
-    return 0
+    print("  (the instructions include the garbage collector's; the bare echo is for reference)")
+    missed = report([
+        Target(f"instructions: {LARGE:,} / {SMALL:,} sessions", growth["one_task"],
+               MAX_INSTRUCTION_GROWTH, False),
+    ])
+    return 1 if args.check and missed else 0
 
 
 if __name__ == "__main__":

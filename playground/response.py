@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from ._private_api import set_read_content
 from .trace import Trace
 
 __all__ = ["Response"]
@@ -13,8 +14,12 @@ __all__ = ["Response"]
 
 def read_body(response: httpx.Response, body: bytes) -> None:
     """Give a response its whole body, as if it had been streamed and read (decoding gzip and the like)."""
-    response.stream = httpx.ByteStream(body)
-    response.read()
+    if "content-encoding" in response.headers:
+        response.stream = httpx.ByteStream(body)
+        response.read()
+    else:
+        # What read() leaves behind, without its streaming pipeline: a fifth of a fast request's cost.
+        set_read_content(response, body)
 
 
 class Response(httpx.Response):
