@@ -26,12 +26,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04-under-the-hood.ipynb"
 #: Its history's waterfall.
 NOTEBOOK_05 = NOTEBOOK.with_name("05-concurrency.ipynb")
@@ -57,7 +53,7 @@ SETTINGS = {
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(90),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 

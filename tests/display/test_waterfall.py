@@ -1,7 +1,7 @@
 """A client's history as a waterfall: one time axis, a bar per exchange, WebSocket messages as ticks.
 
 Checked here: the facts it writes, the geometry of the bars against the traces, escaping, and that the
-HTML keeps to what JupyterLab's sanitiser lets through (``test_display.assert_sanitiser_proof``). How it
+HTML keeps to what JupyterLab's sanitiser lets through (``sanitiser.assert_sanitiser_proof``). How it
 looks in JupyterLab, light and dark, is ``test_lab_display``'s.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from IPython.lib.pretty import pretty
+from sanitiser import assert_sanitiser_proof
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
-from test_display import assert_sanitiser_proof
 
 from playground import Client, HTTPEndpoint, WebSocketEndpoint
 from playground._history import History

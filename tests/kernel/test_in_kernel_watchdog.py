@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_in_kernel import CELL_TIMEOUT, Kernel
+from ipython_kernel import CELL_TIMEOUT, Kernel
 
 pytestmark = pytest.mark.timeout(120)
 

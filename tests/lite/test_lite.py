@@ -27,13 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 # Every notebook but 07, which needs a real kernel (it serves over sockets) and says so at its top.
 NOTEBOOKS = [
     "01-http-endpoints.ipynb", "02-routing.ipynb", "03-websocket-endpoints.ipynb", "04-under-the-hood.ipynb",
@@ -45,7 +41,7 @@ CELL_TIMEOUT = 60_000  # ms
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
     pytest.mark.skipif(shutil.which("npm") is None, reason="no npm: `make lite` fetches Pyodide with it"),
 ]
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, open_chat, send
+from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_chat, send
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parents[1]  # where chat_app.py is
@@ -43,7 +43,7 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.browser,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 SERVE_CHAT = f"""
