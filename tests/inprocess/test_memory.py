@@ -86,7 +86,7 @@ class Echo(WebSocketEndpoint):
 # that hold its exchange: that cycle is left to the collector, as every kept traceback is.
 
 
-async def test_finished_requests_are_freed_without_the_collector(anyio_backend: str) -> None:
+async def test_finished_requests_are_freed_without_the_collector() -> None:
     with left_for_the_collector() as found:
         client = Client(Hello, lifespan="off")
         for _ in range(20):
@@ -99,7 +99,7 @@ async def test_finished_requests_are_freed_without_the_collector(anyio_backend: 
     assert found == []
 
 
-async def test_finished_streams_are_freed_without_the_collector(anyio_backend: str) -> None:
+async def test_finished_streams_are_freed_without_the_collector() -> None:
     with left_for_the_collector() as found:
         client = Client(Counting, lifespan="off")
         for _ in range(10):
@@ -115,7 +115,7 @@ async def test_finished_streams_are_freed_without_the_collector(anyio_backend: s
     assert found == []
 
 
-async def test_finished_sessions_are_freed_without_the_collector(anyio_backend: str) -> None:
+async def test_finished_sessions_are_freed_without_the_collector() -> None:
     with left_for_the_collector() as found:
         client = Client(Echo, lifespan="off")
         for _ in range(10):
@@ -134,7 +134,7 @@ async def test_finished_sessions_are_freed_without_the_collector(anyio_backend: 
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio holds every task it runs
-async def test_a_session_nobody_holds_keeps_its_app_running(anyio_backend: str) -> None:
+async def test_a_session_nobody_holds_keeps_its_app_running() -> None:
     """As when a notebook cell that opened ``ws`` is run again: the old session's app is still
     waiting in ``receive()`` and must not be destroyed mid-call by the garbage collector."""
 

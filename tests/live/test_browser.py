@@ -23,11 +23,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # uvicorn and Playwright's async API are asyncio-only
-
-
-@pytest.fixture
 async def page() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 

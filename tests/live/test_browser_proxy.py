@@ -69,11 +69,6 @@ writer = await serve(Starlette(routes=[Route("/where", where, name="where")]))
 """
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -31,11 +31,6 @@ from playground.server import NetworkExposureWarning, Server, ServerStartupError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # -- the app both modes are exercised against ----------------------------------------------------------
 
 disconnect_codes: list[int] = []

@@ -44,11 +44,6 @@ BIG_CHUNK = 64 * 1024
 BIG_CHUNKS = 128  # 8 MiB: twice what the kernel buffers for a socket here (tcp_wmem 4 MiB), so the app waits
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # -- the app: it records what it saw, so the tests can check what reached it ---------------------------------
 
 

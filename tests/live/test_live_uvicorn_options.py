@@ -21,11 +21,6 @@ pytestmark = pytest.mark.anyio
 HTTP_PROTOCOLS = sorted(uvicorn_http_protocols())
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def events(request: Request) -> Response:
     async def forever():  # type: ignore[no-untyped-def]
         number = 0
