@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from apps import Hello
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -174,10 +175,6 @@ async def test_head_has_no_body_even_when_the_app_sends_one() -> None:
     async with client.stream("HEAD", "/") as streamed:
         assert [chunk async for chunk in streamed.aiter_bytes()] == []
     # A Starlette endpoint's HEAD falls back to get and still has no body.
-    class Hello(HTTPEndpoint):
-        async def get(self, request: Request) -> Response:
-            return PlainTextResponse("hello")
-
     response = await Client(Hello).head("/")
     assert response.status_code == 200 and response.content == b"" and response.headers["content-length"] == "5"
 

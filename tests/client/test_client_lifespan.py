@@ -8,12 +8,13 @@ from typing import Any
 
 import anyio
 import pytest
+from apps import Hello
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from playground import Client, HTTPEndpoint, LifespanError
+from playground import Client, LifespanError
 
 pytestmark = pytest.mark.anyio
 
@@ -89,11 +90,6 @@ async def test_startup_failed_message_from_a_raw_app() -> None:
     with pytest.raises(LifespanError, match="no config file"):
         async with Client(app):
             pass
-
-
-class Hello(HTTPEndpoint):
-    async def get(self, request: Request) -> Response:
-        return PlainTextResponse("hello")
 
 
 async def test_lifespan_on_with_an_app_without_lifespan() -> None:

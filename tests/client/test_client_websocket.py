@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
+from apps import Echo
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
@@ -17,14 +18,6 @@ from starlette.websockets import WebSocket
 from playground import AppTimeout, Client, WebSocketDenied, WebSocketDisconnect, WebSocketEndpoint
 
 pytestmark = pytest.mark.anyio
-
-
-class Echo(WebSocketEndpoint):
-    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
-        if isinstance(data, str):
-            await websocket.send_text(f"echo: {data}")
-        else:
-            await websocket.send_bytes(b"echo: " + data)
 
 
 async def test_text_and_bytes() -> None:

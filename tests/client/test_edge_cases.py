@@ -15,38 +15,23 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from apps import Echo, Hello
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.websockets import WebSocket
 from task_census import running_tasks, settled_tasks
 
-from playground import Client, HTTPEndpoint, WebSocketEndpoint, serve
+from playground import Client, HTTPEndpoint, serve
 from playground.httpfile import HTTPRequestSpec, parse
 from playground.magics import run_http
 
 pytestmark = pytest.mark.anyio
 
 
-class Hello(HTTPEndpoint):
-    async def get(self, request: Request) -> Response:
-        return PlainTextResponse("hello")
-
-    async def post(self, request: Request) -> Response:
-        return PlainTextResponse(await request.body())
-
-
 class Hung(HTTPEndpoint):
     async def get(self, request: Request) -> Response:
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
-
-
-class Echo(WebSocketEndpoint):
-    encoding = "text"
-
-    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
-        await websocket.send_text(data)
 
 
 # -- timeouts -------------------------------------------------------------------------------------
@@ -86,7 +71,7 @@ async def test_a_websocket_receive_timeout_that_is_not_a_positive_number_is_refu
             with pytest.raises(ValueError, match="timeout must be a positive number of seconds or None"):
                 await ws.receive_text(timeout=timeout)
             await ws.send_text("still open")
-            assert await ws.receive_text() == "still open"
+            assert await ws.receive_text() == "echo: still open"
 
 
 # -- URLs, headers, bodies ------------------------------------------------------------------------
@@ -189,7 +174,7 @@ async def test_connecting_a_session_twice_is_refused_and_leaves_it_working() -> 
             async with ws:
                 pass
         await ws.send_text("one app, one session")
-        assert await ws.receive_text() == "one app, one session"
+        assert await ws.receive_text() == "echo: one app, one session"
         await ws.close()
     assert ws.close_code == 1000
     assert await settled_tasks(baseline) == baseline
@@ -225,7 +210,7 @@ async def test_a_malformed_raw_message_is_refused_before_the_app_sees_it(message
         with pytest.raises(error, match=r"websocket\.receive"):
             await ws.send(message)
         await ws.send_text("still fine")
-        assert await ws.receive_text() == "still fine"
+        assert await ws.receive_text() == "echo: still fine"
 
 
 @pytest.mark.parametrize("code", ["1000", 999, 5000, 1.5])
@@ -234,7 +219,7 @@ async def test_a_close_code_outside_the_websocket_range_is_refused(code: Any) ->
         with pytest.raises((TypeError, ValueError), match="close code"):
             await ws.close(code=code)
         await ws.send_text("still open")
-        assert await ws.receive_text() == "still open"
+        assert await ws.receive_text() == "echo: still open"
     assert ws.close_code == 1000
 
 
@@ -358,7 +343,7 @@ async def test_a_live_session_refuses_the_same_bad_input() -> None:
                 with pytest.raises(ValueError, match="close code"):
                     await ws.close(code=5000)
                 await ws.send_text("still open")
-                assert await ws.receive_text() == "still open"
+                assert await ws.receive_text() == "echo: still open"
             assert ws.close_code == 1000
         await live.aclose()
 

@@ -13,13 +13,13 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from apps import Echo
 from IPython.lib.pretty import pretty
 from sanitiser import assert_sanitiser_proof
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.websockets import WebSocket
 
-from playground import Client, HTTPEndpoint, WebSocketEndpoint
+from playground import Client, HTTPEndpoint
 from playground._history import History
 from playground.display.waterfall import BAR_CHARS, rows_of, waterfall_html, waterfall_text
 
@@ -37,13 +37,6 @@ class Slow(HTTPEndpoint):
     async def get(self, request: Request) -> Response:
         await asyncio.sleep(float(request.query_params.get("wait", "0")))
         return PlainTextResponse("done", status_code=int(request.query_params.get("status", "200")))
-
-
-class Echo(WebSocketEndpoint):
-    encoding = "text"
-
-    async def on_receive(self, websocket: WebSocket, data: str) -> None:
-        await websocket.send_text(data)
 
 
 class Bars(HTMLParser):

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
+from apps import Echo
 from starlette.responses import PlainTextResponse
 
 from playground import AppTimeout, ASGIProtocolError, Client, HTTPEndpoint, WebSocketEndpoint
@@ -304,10 +305,6 @@ async def test_cancelling_a_connect_cancels_an_app_that_never_accepts(
 async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(app_tasks: list[AppTask]) -> None:
     """A session kept across cells: an interrupted receive() is just an interrupted wait."""
 
-    class Echo(WebSocketEndpoint):
-        async def on_receive(self, websocket: Any, data: Any) -> None:
-            await websocket.send_text(f"echo {data}")
-
     client = Client(Echo, timeout=None, grace=GRACE)
     ws = await client.websocket_connect("/")
     with anyio.move_on_after(0.05) as scope:
@@ -316,7 +313,7 @@ async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(app_tas
     assert not ws.closed
 
     await ws.send_text("hi")
-    assert await ws.receive_text(timeout=2) == "echo hi"
+    assert await ws.receive_text(timeout=2) == "echo: hi"
     await ws.close()
     assert ws.close_code == 1000
     assert [task.finished for task in app_tasks] == [True]
