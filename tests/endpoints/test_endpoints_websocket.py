@@ -236,7 +236,7 @@ async def test_on_connect_can_deny_by_closing() -> None:
 # --- conversations, bare and routed ---------------------------------------------------------------------
 
 
-class Echo(WebSocketEndpoint):
+class Echo(WebSocketEndpoint):  # JSON, naming the route's path parameter: what the routing tests check
     encoding = "json"
 
     async def on_receive(self, websocket: WebSocket, data: Any) -> None:

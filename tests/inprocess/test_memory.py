@@ -58,7 +58,7 @@ class Counting(HTTPEndpoint):
         return StreamingResponse(numbers())
 
 
-class Echo(WebSocketEndpoint):
+class Echo(WebSocketEndpoint):  # denies and closes on request: every way a session ends is measured
     encoding = "text"
 
     async def on_connect(self, websocket: WebSocket) -> None:

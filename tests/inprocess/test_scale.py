@@ -18,7 +18,7 @@ SESSIONS = 1_000
 pytestmark = pytest.mark.anyio
 
 
-class Echo(WebSocketEndpoint):
+class Echo(WebSocketEndpoint):  # counts its open sessions: the test's measure
     encoding = "json"
     open_now = 0
     most_open = 0

@@ -33,7 +33,7 @@ class Digest(HTTPEndpoint):
         return JSONResponse({"size": len(body), "sha256": sha256(body)})
 
 
-class Echo(HTTPEndpoint):
+class Echo(HTTPEndpoint):  # byte for byte, as sent (not apps.Hello's text)
     async def post(self, request: Request) -> Response:
         return Response(await request.body(), media_type="application/octet-stream")
 
@@ -71,7 +71,7 @@ async def test_a_10_mb_streamed_response_arrives_intact_in_order(big_body: bytes
     assert digest.hexdigest() == sha256(big_body)
 
 
-class WebSocketEcho(WebSocketEndpoint):
+class WebSocketEcho(WebSocketEndpoint):  # as sent, no prefix: a reply is exactly at the size limit
     async def on_receive(self, websocket: Any, data: Any) -> None:
         if isinstance(data, str):
             await websocket.send_text(data)
