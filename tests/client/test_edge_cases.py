@@ -3,6 +3,8 @@
 Each test names the input; the claim is the same throughout: a clear error that says what was wrong,
 raised at once (never a hang, never a bare ``AssertionError`` or ``KeyError`` from inside the client),
 with the client still usable and no app task left running.
+Bad input that one component answers is tested in its folder: endpoints/ (an endpoint mounted for the
+wrong kind of connection), httpfile/, kernel/test_magics.py, live/.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from starlette.responses import PlainTextResponse, Response
 from task_census import running_tasks, settled_tasks
 
 from playground import Client, HTTPEndpoint, serve
-from playground.httpfile import HTTPRequestSpec, parse
-from playground.magics import run_http
 
 pytestmark = pytest.mark.anyio
 
@@ -264,21 +264,6 @@ async def test_a_header_no_client_may_send_is_refused_in_process_as_live(
         assert str(over_the_network.value) == message
 
 
-# -- endpoints mounted for the wrong kind of connection ---------------------------------------------
-
-
-async def test_http_to_a_websocket_endpoint_says_what_went_wrong() -> None:
-    # Starlette asserts with no message; the type stays AssertionError (parity), now with one.
-    with pytest.raises(AssertionError, match=r"Echo is a WebSocketEndpoint.*'http' connection"):
-        await Client(Echo).get("/")
-
-
-async def test_a_websocket_to_an_http_endpoint_says_what_went_wrong() -> None:
-    with pytest.raises(AssertionError, match=r"Hello is an HTTPEndpoint.*'websocket' connection"):
-        async with Client(Hello).websocket_connect("/"):
-            pass
-
-
 # -- something that is not an ASGI app ---------------------------------------------------------------
 
 
@@ -313,41 +298,3 @@ async def test_a_type_error_inside_the_app_is_left_as_it_is() -> None:
 
     with pytest.raises(TypeError, match=r"^object NoneType can't be used in 'await' expression$"):
         await Client(app).get("/")
-
-
-# -- .http text -----------------------------------------------------------------------------------
-
-
-def test_an_http_text_with_a_byte_order_mark_parses() -> None:
-    # Editors on Windows save one; the first request line read as the method '\ufeffGET'.
-    [spec] = parse("\ufeffGET /users\nAccept: text/plain\n")
-    assert isinstance(spec, HTTPRequestSpec)
-    assert (spec.method, spec.url) == ("GET", "/users")
-
-
-# -- live mode: the same checks over a real connection ----------------------------------------------
-
-
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn runs on asyncio only
-async def test_a_live_session_refuses_the_same_bad_input() -> None:
-    async with serve(Echo) as server:
-        live = Client(server.url, timeout=2)
-        with anyio.fail_after(5):
-            with pytest.raises(ValueError, match="timeout must be a positive number"):
-                await live.get("/", timeout=float("nan"))
-            async with live.websocket_connect("/") as ws:
-                with pytest.raises(TypeError, match=r"websocket\.receive"):
-                    await ws.send("hello")  # type: ignore[arg-type]
-                with pytest.raises(ValueError, match="timeout must be a positive number"):
-                    await ws.receive_text(timeout=float("nan"))
-                with pytest.raises(ValueError, match="close code"):
-                    await ws.close(code=5000)
-                await ws.send_text("still open")
-                assert await ws.receive_text() == "echo: still open"
-            assert ws.close_code == 1000
-        await live.aclose()
-
-
-async def test_a_non_ascii_header_in_http_text_names_the_header() -> None:
-    with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'"):
-        await run_http(Hello, "GET /\nX-Name: José\n")

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import pytest
+from apps import Hello
 from asgi_driver import ApplicationCommunicator, http_request, http_scope, run
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
+from playground import Client
 from playground.endpoints import HTTP_METHODS, HTTPEndpoint
 
 pytestmark = pytest.mark.anyio
@@ -419,3 +421,9 @@ async def test_a_handler_exception_inside_starlette_sends_500_then_reraises() ->
 async def test_an_http_endpoint_refuses_a_websocket_scope() -> None:
     with pytest.raises(AssertionError):
         GetOnly({"type": "websocket"}, None, None)  # type: ignore[arg-type]
+
+
+async def test_a_websocket_to_an_http_endpoint_says_what_went_wrong() -> None:
+    with pytest.raises(AssertionError, match=r"Hello is an HTTPEndpoint.*'websocket' connection"):
+        async with Client(Hello).websocket_connect("/"):
+            pass

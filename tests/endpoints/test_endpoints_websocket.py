@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from playground import Client
 from playground.endpoints import WebSocketEndpoint
 
 pytestmark = pytest.mark.anyio
@@ -278,3 +279,9 @@ async def test_a_failing_session_inside_starlette_reraises() -> None:
 async def test_a_websocket_endpoint_refuses_an_http_scope() -> None:
     with pytest.raises(AssertionError):
         Echo({"type": "http"}, None, None)  # type: ignore[arg-type]
+
+
+async def test_http_to_a_websocket_endpoint_says_what_went_wrong() -> None:
+    # Starlette asserts with no message; the type stays AssertionError (parity), now with one.
+    with pytest.raises(AssertionError, match=r"Echo is a WebSocketEndpoint.*'http' connection"):
+        await Client(Echo).get("/")

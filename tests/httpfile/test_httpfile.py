@@ -35,6 +35,13 @@ def test_request_line_headers_and_body() -> None:
     assert spec.line_number == 1
 
 
+def test_an_http_text_with_a_byte_order_mark_parses() -> None:
+    # Editors on Windows save one; the first request line read as the method '\ufeffGET'.
+    [spec] = parse("\ufeffGET /users\nAccept: text/plain\n")
+    assert isinstance(spec, HTTPRequestSpec)
+    assert (spec.method, spec.url) == ("GET", "/users")
+
+
 def test_several_requests_comments_names_and_line_numbers() -> None:
     text = "\n".join([
         "# a comment",

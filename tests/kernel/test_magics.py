@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from apps import Hello
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from playground import Client, HTTPEndpoint, Response, WebSocketEndpoint, WebSocketSession
-from playground.magics import Exchanges
+from playground.magics import Exchanges, run_http
 
 pytestmark = pytest.mark.anyio
 
@@ -149,6 +150,12 @@ async def test_a_bad_request_names_the_line(shell: Any) -> None:
 
     with pytest.raises(HTTPFileError, match=r"line 2: 'not a header'"):
         await run(shell, "%%http client\nGET /\nnot a header\n")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])  # run_http needs no IPython: anyio code
+async def test_a_non_ascii_header_in_http_text_names_the_header() -> None:
+    with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'"):
+        await run_http(Hello, "GET /\nX-Name: José\n")
 
 
 async def test_an_unknown_target_is_a_name_error(shell: Any) -> None:

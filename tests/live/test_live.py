@@ -488,6 +488,26 @@ async def test_a_port_in_use_is_a_clear_error() -> None:
             await serve(app, port=server.port)
 
 
+async def test_a_live_session_refuses_the_same_bad_input() -> None:
+    # The bad input the in-process client refuses (client/test_edge_cases.py), over a real connection.
+    async with serve(Echo) as server:
+        live = Client(server.url, timeout=2)
+        with anyio.fail_after(5):
+            with pytest.raises(ValueError, match="timeout must be a positive number"):
+                await live.get("/", timeout=float("nan"))
+            async with live.websocket_connect("/") as ws:
+                with pytest.raises(TypeError, match=r"websocket\.receive"):
+                    await ws.send("hello")  # type: ignore[arg-type]
+                with pytest.raises(ValueError, match="timeout must be a positive number"):
+                    await ws.receive_text(timeout=float("nan"))
+                with pytest.raises(ValueError, match="close code"):
+                    await ws.close(code=5000)
+                await ws.send_text("still open")
+                assert await ws.receive_text() == "Message text was: still open"
+            assert ws.close_code == 1000
+        await live.aclose()
+
+
 def lifespan_app(startup: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
