@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from playground import Client, HTTPEndpoint
-from playground._history import History
 from playground.display.waterfall import BAR_CHARS, rows_of, waterfall_html, waterfall_text
 
 pytestmark = pytest.mark.anyio
@@ -62,7 +61,6 @@ async def test_concurrent_requests_overlap_on_one_time_axis() -> None:
     client = Client(Slow)
     await client.get("/?wait=0")
     await asyncio.gather(client.get("/?wait=0.2"), client.get("/?wait=0.1&status=404"))
-    assert isinstance(client.history, History)
 
     rows = rows_of(client.history)
     assert [row.label for row in rows] == ["GET /?wait=0", "GET /?wait=0.2", "GET /?wait=0.1&status=404"]
@@ -73,6 +71,7 @@ async def test_concurrent_requests_overlap_on_one_time_axis() -> None:
     assert fast.start < slow.start + slow.duration  # they ran at the same time
 
     html = waterfall_html(client.history)
+    assert client.history._repr_html_() == html  # what a notebook shows of client.history
     bars = Bars()
     bars.feed(html)
     assert len(bars.bars) == 3
@@ -118,8 +117,9 @@ async def test_a_websocket_session_is_a_span_with_a_tick_per_message() -> None:
 
 
 async def test_the_app_s_words_are_escaped_and_an_empty_history_says_so() -> None:
-    assert waterfall_text(History()) == "history: nothing sent yet"
-    assert "nothing sent yet" in waterfall_html(History())
+    empty = Client(Echo).history  # a new client's
+    assert waterfall_text(empty) == "history: nothing sent yet"
+    assert "nothing sent yet" in waterfall_html(empty)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()

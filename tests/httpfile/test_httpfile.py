@@ -154,6 +154,7 @@ from random import Random  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+# Private: only Variables takes a fixed clock and random source, which these tests need to be exact.
 from playground._httpfile.variables import Variables  # noqa: E402
 from playground.httpfile import parse_file, render, resolve  # noqa: E402
 
@@ -418,7 +419,7 @@ def test_render_refuses_what_it_cannot_write() -> None:
 
 
 def test_the_syntax_table_documents_every_subject_predicate_and_system_variable() -> None:
-    from playground._httpfile.variables import SYSTEM_VARIABLES
+    from playground._httpfile.variables import SYSTEM_VARIABLES  # the table itself: nothing public lists it
     from playground.httpfile import PREDICATES, SUBJECTS
 
     docs = (Path(__file__).parents[2] / "docs" / "httpfiles.md").read_text(encoding="utf-8")

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from playground import Client, Response, WebSocketSession
-from playground._httpfile.run import Exchanges, HTTPAssertionError
+from playground._httpfile.run import HTTPAssertionError  # named in docs/httpfiles.md; no public module exports it
 from playground.httpfile import HTTPFileError
+from playground.magics import Exchanges
 
 pytestmark = pytest.mark.anyio
 
@@ -131,11 +132,12 @@ async def test_references_to_requests_headers_and_bodies(client: Client) -> None
         ("{{login.response.body.$[*]}}", "selects several values"),
     ],
 )
-async def test_a_reference_that_finds_nothing_names_the_line(client: Client, reference: str, fragment: str) -> None:
+async def test_a_reference_that_finds_nothing_names_the_line(notes: Any, reference: str, fragment: str) -> None:
     from starlette.responses import PlainTextResponse
 
-    app = client.app
+    app = notes.make_app()
     app.router.routes.append(__import__("starlette.routing").routing.Route("/plain", lambda r: PlainTextResponse("x")))
+    client = Client(app)
     text = ("# @name login\nPOST /login\n\n{\"user\": \"ada\", \"password\": \"lovelace\"}\n\n###\n"
             "# @name anon\nGET /plain\n\n###\n" f"GET /x?v={reference}\n")
     with pytest.raises(HTTPFileError) as info:
