@@ -265,11 +265,12 @@ def crash_in_handler(request: Request) -> Response:
     raise Boom("the handler failed")
 
 
-async def test_app_exception_is_raised_with_its_own_traceback() -> None:
-    class Crashing(HTTPEndpoint):
-        async def get(self, request: Request) -> Response:
-            raise Boom("endpoint failed")
+class Crashing(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        raise Boom("endpoint failed")
 
+
+async def test_app_exception_is_raised_with_its_own_traceback() -> None:
     with pytest.raises(Boom, match="endpoint failed") as info:
         await Client(Crashing).get("/")
     assert not isinstance(info.value, BaseExceptionGroup)
@@ -289,10 +290,6 @@ async def test_app_exception_through_a_starlette_app_and_a_sync_handler() -> Non
 
 
 async def test_raise_app_exceptions_false_gives_a_500_with_the_exception() -> None:
-    class Crashing(HTTPEndpoint):
-        async def get(self, request: Request) -> Response:
-            raise Boom("endpoint failed")
-
     response = await Client(Crashing, raise_app_exceptions=False).get("/")
     assert response.status_code == 500
     assert isinstance(response.app_exception, Boom)
