@@ -6,10 +6,12 @@ limit, an app that counts its sessions, the seed's own examples).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
 
 from playground import HTTPEndpoint, WebSocketEndpoint
@@ -34,3 +36,37 @@ class Echo(WebSocketEndpoint):
             await websocket.send_text(f"echo: {data}")
         else:
             await websocket.send_bytes(b"echo: " + data)
+
+
+async def events(request: Request) -> Response:
+    """An endless server-sent event stream (``data: 0``, ``data: 1``, ...): only the client leaving or
+    the server stopping ends it."""
+
+    async def endless() -> AsyncIterator[str]:
+        number = 0
+        while True:
+            yield f"data: {number}\n\n"
+            number += 1
+            await anyio.sleep(0.005)
+
+    return StreamingResponse(endless(), media_type="text/event-stream")
+
+
+class Recorder:
+    """A raw ASGI app that keeps the scope and the whole body of each request, and answers 200 "ok"."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[dict[str, Any], bytes]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: not supported, a server goes on
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        self.seen.append((scope, body))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})

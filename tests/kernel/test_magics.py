@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from apps import Hello
+from ipython_shell import playground_shell, run
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
@@ -50,24 +51,8 @@ class Shout(WebSocketEndpoint):
 
 @pytest.fixture
 def shell() -> Iterator[Any]:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance()
-    shell.autoawait = True
-    shell.user_ns.update({"Users": Users, "Shout": Shout, "client": Client(Users), "wsclient": Client(Shout)})
-    result = shell.run_cell("%load_ext playground", store_history=False)
-    result.raise_error()
-    yield shell
-    shell.run_cell("%unload_ext playground", store_history=False).raise_error()
-
-
-async def run(shell: Any, cell: str) -> Any:
-    """Run a cell the way ipykernel does: transform, then run_cell_async on the running loop."""
-    transformed = shell.transform_cell(cell)
-    assert shell.should_run_async(cell, transformed_cell=transformed)
-    result = await shell.run_cell_async(cell, store_history=True, transformed_cell=transformed)
-    result.raise_error()
-    return result.result
+    with playground_shell(Users=Users, Shout=Shout, client=Client(Users), wsclient=Client(Shout)) as shell:
+        yield shell
 
 
 def test_the_magics_are_registered_and_documented(shell: Any) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from apps import events
 from chat_app import Echo, Homepage
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
@@ -110,17 +111,6 @@ async def set_cookie(request: Request) -> Response:
 
 async def read_cookie(request: Request) -> Response:
     return PlainTextResponse(request.cookies.get("flavour", "none"))
-
-
-async def events(request: Request) -> Response:
-    async def endless() -> Any:
-        number = 0
-        while True:
-            yield f"data: {number}\n\n"
-            number += 1
-            await asyncio.sleep(0.005)
-
-    return StreamingResponse(endless(), media_type="text/event-stream")
 
 
 async def slow(request: Request) -> Response:

@@ -9,9 +9,10 @@ import socket
 import anyio
 import httpx
 import pytest
+from apps import events
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from playground import serve
@@ -19,17 +20,6 @@ from playground._private_api import uvicorn_http_protocols
 
 pytestmark = pytest.mark.anyio
 HTTP_PROTOCOLS = sorted(uvicorn_http_protocols())
-
-
-async def events(request: Request) -> Response:
-    async def forever():  # type: ignore[no-untyped-def]
-        number = 0
-        while True:
-            yield f"data: {number}\n\n"
-            number += 1
-            await asyncio.sleep(0.01)
-
-    return StreamingResponse(forever(), media_type="text/event-stream")
 
 
 async def hello(request: Request) -> Response:
