@@ -37,7 +37,7 @@ NOTEBOOK_05 = Path(__file__).resolve().parents[2] / "notebooks" / "05-concurrenc
 
 @pytest.fixture
 def anyio_backend() -> str:
-    return "asyncio"
+    return "asyncio"  # the live archive's serve() is uvicorn, asyncio only
 
 
 def valid(archive: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ EVIL = "<script>alert(1)</script>"
 
 @pytest.fixture
 def anyio_backend() -> str:
-    return "asyncio"
+    return "asyncio"  # the apps and the tests time themselves with asyncio.sleep and gather
 
 
 class Slow(HTTPEndpoint):
