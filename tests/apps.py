@@ -52,6 +52,11 @@ async def events(request: Request) -> Response:
     return StreamingResponse(endless(), media_type="text/event-stream")
 
 
+async def boom(request: Request) -> Response:
+    """A route whose handler raises."""
+    raise ValueError("boom in the app")
+
+
 class Recorder:
     """A raw ASGI app that keeps the scope and the whole body of each request, and answers 200 "ok"."""
 

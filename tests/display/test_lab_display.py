@@ -14,7 +14,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from typing import Any, NamedTuple
 
 import pytest
 from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from sockets import free_port
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04-under-the-hood.ipynb"
 #: Its history's waterfall.
@@ -61,12 +61,6 @@ class Lab(NamedTuple):
     url: str
     token: str
     root: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _api(lab: Lab, path: str, method: str = "GET") -> Any:
@@ -137,7 +131,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
             "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
             "IPYTHONDIR": str(root / "ipython"),
         }
-        port, token = _free_port(), secrets.token_hex(16)
+        port, token = free_port(), secrets.token_hex(16)
         server = Lab(f"http://127.0.0.1:{port}", token, notebooks)
         log = root / "lab.log"
         with log.open("wb") as output:

@@ -30,6 +30,7 @@ import httpx
 import psutil
 import pytest
 from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_chat, send
+from sockets import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parents[1]  # where chat_app.py is
@@ -67,12 +68,6 @@ async def where(request):
 
 writer = await serve(Starlette(routes=[Route("/where", where, name="where")]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_until_answers(url: str, process: subprocess.Popen[bytes], headers: dict[str, str],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import warnings
@@ -16,8 +15,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from apps import events
+from apps import boom, events
 from chat_app import Echo, Homepage
+from sockets import open_fds
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -116,10 +116,6 @@ async def read_cookie(request: Request) -> Response:
 async def slow(request: Request) -> Response:
     await asyncio.sleep(3600)
     return PlainTextResponse("never")
-
-
-async def boom(request: Request) -> Response:
-    raise ValueError("boom in the app")
 
 
 app = Starlette(routes=[
@@ -323,10 +319,6 @@ async def test_stop_frees_the_port_and_the_server_starts_again_on_it() -> None:
         await server.stop()
     again = await serve(app, port=port)  # and a new server on the same port
     await again.stop()
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 async def cycle() -> None:

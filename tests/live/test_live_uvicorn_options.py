@@ -9,7 +9,7 @@ import socket
 import anyio
 import httpx
 import pytest
-from apps import events
+from apps import boom, events
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -24,10 +24,6 @@ HTTP_PROTOCOLS = sorted(uvicorn_http_protocols())
 
 async def hello(request: Request) -> Response:
     return PlainTextResponse("hello")
-
-
-async def boom(request: Request) -> Response:
-    raise ValueError("boom in the app")
 
 
 app = Starlette(routes=[Route("/events", events), Route("/hello", hello), Route("/boom", boom)])
