@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from apps import Hello
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -49,7 +50,7 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @pytest.mark.parametrize("method", ["get", "head", "post", "put", "patch", "delete", "options"])
-async def test_each_verb_reaches_the_app_and_returns_an_httpx_response(anyio_backend: str, method: str) -> None:
+async def test_each_verb_reaches_the_app_and_returns_an_httpx_response(method: str) -> None:
     client = Client(echo)
     response = await getattr(client, method)("/items/1")
     assert isinstance(response, httpx.Response)
@@ -64,13 +65,13 @@ async def test_each_verb_reaches_the_app_and_returns_an_httpx_response(anyio_bac
         assert response.json()["path"] == "/items/1"
 
 
-async def test_request_with_a_new_method(anyio_backend: str) -> None:
+async def test_request_with_a_new_method() -> None:
     response = await Client(echo).request("QUERY", "/search", content=b"name = 'tom'")
     assert response.json()["method"] == "QUERY"
     assert response.json()["body"] == "name = 'tom'"
 
 
-async def test_a_query_endpoint_dispatches_query(anyio_backend: str) -> None:
+async def test_a_query_endpoint_dispatches_query() -> None:
     class Search(HTTPEndpoint):
         async def query(self, request: Request) -> Response:
             return PlainTextResponse(f"searched {(await request.body()).decode()}")
@@ -80,7 +81,7 @@ async def test_a_query_endpoint_dispatches_query(anyio_backend: str) -> None:
     assert response.text == "searched x"
 
 
-async def test_params_headers_and_cookies(anyio_backend: str) -> None:
+async def test_params_headers_and_cookies() -> None:
     client = Client(echo)
     response = await client.get(
         "/p?fixed=1", params={"a": "1", "b": ["2", "3"]}, headers={"X-Custom": "yes"}, cookies={"flavour": "oat"}
@@ -94,14 +95,14 @@ async def test_params_headers_and_cookies(anyio_backend: str) -> None:
     assert seen["headers"]["host"] == ["testserver"]
 
 
-async def test_client_headers_merge_with_request_headers(anyio_backend: str) -> None:
+async def test_client_headers_merge_with_request_headers() -> None:
     client = Client(echo, headers={"Authorization": "Bearer t", "X-Both": "client"})
     seen = (await client.get("/", headers={"X-Both": "request"})).json()["headers"]
     assert seen["authorization"] == ["Bearer t"]
     assert seen["x-both"] == ["request"]
 
 
-async def test_json_content_and_form_data(anyio_backend: str) -> None:
+async def test_json_content_and_form_data() -> None:
     client = Client(echo)
     seen = (await client.post("/", json={"name": "tom", "n": [1, 2]})).json()
     assert json.loads(seen["body"]) == {"name": "tom", "n": [1, 2]}
@@ -116,7 +117,7 @@ async def test_json_content_and_form_data(anyio_backend: str) -> None:
     assert seen["headers"]["content-type"] == ["application/x-www-form-urlencoded"]
 
 
-async def test_multipart_files_reach_starlette_form(anyio_backend: str) -> None:
+async def test_multipart_files_reach_starlette_form() -> None:
     class Upload(HTTPEndpoint):
         async def post(self, request: Request) -> Response:
             form = await request.form()
@@ -133,7 +134,7 @@ async def test_multipart_files_reach_starlette_form(anyio_backend: str) -> None:
     assert response.request.headers["content-type"].startswith("multipart/form-data; boundary=")
 
 
-async def test_cookies_persist_across_requests(anyio_backend: str) -> None:
+async def test_cookies_persist_across_requests() -> None:
     async def login(request: Request) -> Response:
         response = PlainTextResponse("welcome")
         response.set_cookie("session", "abc123")
@@ -159,7 +160,7 @@ async def test_cookies_persist_across_requests(anyio_backend: str) -> None:
     assert (await client.get("/me")).json() == {}
 
 
-async def test_head_has_no_body_even_when_the_app_sends_one(anyio_backend: str) -> None:
+async def test_head_has_no_body_even_when_the_app_sends_one() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"11")]})
         await send({"type": "http.response.body", "body": b"hello world"})
@@ -174,15 +175,11 @@ async def test_head_has_no_body_even_when_the_app_sends_one(anyio_backend: str) 
     async with client.stream("HEAD", "/") as streamed:
         assert [chunk async for chunk in streamed.aiter_bytes()] == []
     # A Starlette endpoint's HEAD falls back to get and still has no body.
-    class Hello(HTTPEndpoint):
-        async def get(self, request: Request) -> Response:
-            return PlainTextResponse("hello")
-
     response = await Client(Hello).head("/")
     assert response.status_code == 200 and response.content == b"" and response.headers["content-length"] == "5"
 
 
-async def test_base_url_and_absolute_urls(anyio_backend: str) -> None:
+async def test_base_url_and_absolute_urls() -> None:
     client = Client(echo, base_url="https://example.org/api")
     response = await client.get("users")
     assert response.json()["path"] == "/api/users"
@@ -222,14 +219,14 @@ def redirecting_app() -> Starlette:
     ])
 
 
-async def test_redirects_are_not_followed_by_default(anyio_backend: str) -> None:
+async def test_redirects_are_not_followed_by_default() -> None:
     response = await Client(redirecting_app()).get("/start")
     assert response.status_code == 302
     assert response.headers["location"] == "/middle"
     assert response.history == []
 
 
-async def test_follow_redirects_keeps_the_hops_in_history(anyio_backend: str) -> None:
+async def test_follow_redirects_keeps_the_hops_in_history() -> None:
     client = Client(redirecting_app(), follow_redirects=True)
     response = await client.get("/start")
     assert response.status_code == 200
@@ -240,7 +237,7 @@ async def test_follow_redirects_keeps_the_hops_in_history(anyio_backend: str) ->
     assert all(isinstance(r, PlaygroundResponse) and r.trace is not None for r in response.history)
 
 
-async def test_follow_redirects_per_call_and_method_rules(anyio_backend: str) -> None:
+async def test_follow_redirects_per_call_and_method_rules() -> None:
     client = Client(redirecting_app())
     # 302 after POST becomes GET without the body; 307 keeps method and body.
     response = await client.post("/start", content=b"payload", follow_redirects=True)
@@ -252,7 +249,7 @@ async def test_follow_redirects_per_call_and_method_rules(anyio_backend: str) ->
     assert (await client.get("/start")).status_code == 302  # the client default is still off
 
 
-async def test_too_many_redirects(anyio_backend: str) -> None:
+async def test_too_many_redirects() -> None:
     async def loop(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await RedirectResponse("/again")(scope, receive, send)
 
@@ -268,11 +265,12 @@ def crash_in_handler(request: Request) -> Response:
     raise Boom("the handler failed")
 
 
-async def test_app_exception_is_raised_with_its_own_traceback(anyio_backend: str) -> None:
-    class Crashing(HTTPEndpoint):
-        async def get(self, request: Request) -> Response:
-            raise Boom("endpoint failed")
+class Crashing(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        raise Boom("endpoint failed")
 
+
+async def test_app_exception_is_raised_with_its_own_traceback() -> None:
     with pytest.raises(Boom, match="endpoint failed") as info:
         await Client(Crashing).get("/")
     assert not isinstance(info.value, BaseExceptionGroup)
@@ -281,7 +279,7 @@ async def test_app_exception_is_raised_with_its_own_traceback(anyio_backend: str
     assert names[-1] == "get"
 
 
-async def test_app_exception_through_a_starlette_app_and_a_sync_handler(anyio_backend: str) -> None:
+async def test_app_exception_through_a_starlette_app_and_a_sync_handler() -> None:
     app = Starlette(routes=[Route("/", crash_in_handler)])
     with pytest.raises(Boom, match="the handler failed") as info:
         await Client(app).get("/")
@@ -291,11 +289,7 @@ async def test_app_exception_through_a_starlette_app_and_a_sync_handler(anyio_ba
     assert frames[-1].filename == __file__
 
 
-async def test_raise_app_exceptions_false_gives_a_500_with_the_exception(anyio_backend: str) -> None:
-    class Crashing(HTTPEndpoint):
-        async def get(self, request: Request) -> Response:
-            raise Boom("endpoint failed")
-
+async def test_raise_app_exceptions_false_gives_a_500_with_the_exception() -> None:
     response = await Client(Crashing, raise_app_exceptions=False).get("/")
     assert response.status_code == 500
     assert isinstance(response.app_exception, Boom)
@@ -309,13 +303,13 @@ async def test_raise_app_exceptions_false_gives_a_500_with_the_exception(anyio_b
     assert isinstance(response.app_exception, Boom)
 
 
-async def test_a_successful_response_carries_no_exception(anyio_backend: str) -> None:
+async def test_a_successful_response_carries_no_exception() -> None:
     response = await Client(echo, raise_app_exceptions=False).get("/")
     assert response.status_code == 200
     assert response.app_exception is None
 
 
-async def test_the_trace_lists_the_messages_in_order(anyio_backend: str) -> None:
+async def test_the_trace_lists_the_messages_in_order() -> None:
     response = await Client(echo).post("/", content=b"abc")
     trace = response.trace
     assert trace is not None
@@ -331,7 +325,7 @@ async def test_the_trace_lists_the_messages_in_order(anyio_backend: str) -> None
     assert response.elapsed.total_seconds() >= 0
 
 
-async def test_a_streamed_body_is_traced_chunk_by_chunk(anyio_backend: str) -> None:
+async def test_a_streamed_body_is_traced_chunk_by_chunk() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         for part in (b"a", b"b", b"c"):
@@ -344,7 +338,7 @@ async def test_a_streamed_body_is_traced_chunk_by_chunk(anyio_backend: str) -> N
     assert [e.message.get("body") for e in response.trace][1:] == [b"a", b"b", b"c", b""]
 
 
-async def test_early_hints_land_on_the_response(anyio_backend: str) -> None:
+async def test_early_hints_land_on_the_response() -> None:
     class Page(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             await request.send_early_hints("</style.css>; rel=preload; as=style", "</app.js>; rel=preload")
@@ -357,7 +351,7 @@ async def test_early_hints_land_on_the_response(anyio_backend: str) -> None:
     assert (await Client(echo).get("/")).early_hints == []
 
 
-async def test_trailers(anyio_backend: str) -> None:
+async def test_trailers() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert "http.response.trailers" in scope["extensions"]
         await send({"type": "http.response.start", "status": 200, "headers": [(b"trailer", b"x-checksum")],
@@ -374,7 +368,7 @@ async def test_trailers(anyio_backend: str) -> None:
     assert streamed.trailers == [(b"x-checksum", b"42")]
 
 
-async def test_template_debug_info(anyio_backend: str, tmp_path: Path) -> None:
+async def test_template_debug_info(tmp_path: Path) -> None:
     from starlette.templating import Jinja2Templates  # jinja2 is in the test extra
 
     (tmp_path / "hello.html").write_text("<p>Hello {{ name }}</p>")
@@ -392,7 +386,7 @@ async def test_template_debug_info(anyio_backend: str, tmp_path: Path) -> None:
     assert (await Client(echo).get("/")).template is None
 
 
-async def test_gzip_middleware_response_is_decoded(anyio_backend: str) -> None:
+async def test_gzip_middleware_response_is_decoded() -> None:
     text = "ASGI all the way down. " * 100
 
     async def big(request: Request) -> Response:
@@ -410,14 +404,14 @@ async def test_gzip_middleware_response_is_decoded(anyio_backend: str) -> None:
     assert "content-encoding" not in plain.headers and plain.text == text
 
 
-async def test_history_keeps_the_latest_exchanges(anyio_backend: str) -> None:
+async def test_history_keeps_the_latest_exchanges() -> None:
     client = Client(echo, history=3)
     for n in range(5):
         await client.get(f"/{n}")
     assert [r.request.url.path for r in client.history] == ["/2", "/3", "/4"]
 
 
-async def test_bad_arguments_are_refused_clearly(anyio_backend: str) -> None:
+async def test_bad_arguments_are_refused_clearly() -> None:
     with pytest.raises(TypeError, match="ASGI app"):
         Client(42)
     with pytest.raises(ValueError, match="timeout"):
@@ -428,7 +422,7 @@ async def test_bad_arguments_are_refused_clearly(anyio_backend: str) -> None:
         await Client(echo).request("", "/")
 
 
-async def test_the_method_is_sent_exactly_as_given(anyio_backend: str) -> None:
+async def test_the_method_is_sent_exactly_as_given() -> None:
     # Methods are case-sensitive tokens: a lower-case 'get' is not GET, and an endpoint answers 405.
     from starlette.responses import PlainTextResponse
 
@@ -447,6 +441,6 @@ async def test_the_method_is_sent_exactly_as_given(anyio_backend: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["", "GET /", "GE\nT", "GÉT", None])
-async def test_a_method_that_is_not_a_token_is_refused(anyio_backend: str, method: object) -> None:
+async def test_a_method_that_is_not_a_token_is_refused(method: object) -> None:
     with pytest.raises(ValueError, match="HTTP token"):
         await Client(echo).request(method, "/")  # type: ignore[arg-type]

@@ -8,12 +8,13 @@ from typing import Any
 
 import anyio
 import pytest
+from apps import Hello
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from playground import Client, HTTPEndpoint, LifespanError
+from playground import Client, LifespanError
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +33,7 @@ def app_with_lifespan(log: list[str]) -> Starlette:
     return Starlette(routes=[Route("/", home)], lifespan=lifespan)
 
 
-async def test_startup_state_and_shutdown(anyio_backend: str) -> None:
+async def test_startup_state_and_shutdown() -> None:
     log: list[str] = []
     async with Client(app_with_lifespan(log)) as client:
         assert log == ["startup"]
@@ -46,7 +47,7 @@ async def test_startup_state_and_shutdown(anyio_backend: str) -> None:
     assert client.state is None
 
 
-async def test_without_async_with_no_lifespan_runs(anyio_backend: str) -> None:
+async def test_without_async_with_no_lifespan_runs() -> None:
     log: list[str] = []
     app = app_with_lifespan(log)
 
@@ -60,7 +61,7 @@ async def test_without_async_with_no_lifespan_runs(anyio_backend: str) -> None:
     assert log == []
 
 
-async def test_startup_and_shutdown_can_be_called_directly(anyio_backend: str) -> None:
+async def test_startup_and_shutdown_can_be_called_directly() -> None:
     log: list[str] = []
     client = Client(app_with_lifespan(log))
     await client.startup()
@@ -69,7 +70,7 @@ async def test_startup_and_shutdown_can_be_called_directly(anyio_backend: str) -
     assert log == ["startup", "shutdown"]
 
 
-async def test_startup_failure_raises_lifespan_error_with_the_apps_message(anyio_backend: str) -> None:
+async def test_startup_failure_raises_lifespan_error_with_the_apps_message() -> None:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         raise ConnectionRefusedError("database at db:5432 is not answering")
@@ -81,7 +82,7 @@ async def test_startup_failure_raises_lifespan_error_with_the_apps_message(anyio
     assert "startup" in str(info.value)
 
 
-async def test_startup_failed_message_from_a_raw_app(anyio_backend: str) -> None:
+async def test_startup_failed_message_from_a_raw_app() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "lifespan.startup.failed", "message": "no config file"})
@@ -91,24 +92,19 @@ async def test_startup_failed_message_from_a_raw_app(anyio_backend: str) -> None
             pass
 
 
-class Hello(HTTPEndpoint):
-    async def get(self, request: Request) -> Response:
-        return PlainTextResponse("hello")
-
-
-async def test_lifespan_on_with_an_app_without_lifespan(anyio_backend: str) -> None:
+async def test_lifespan_on_with_an_app_without_lifespan() -> None:
     with pytest.raises(LifespanError, match="does not support the lifespan protocol"):
         async with Client(Hello, lifespan="on"):
             pytest.fail("the block must not run")
 
 
-async def test_lifespan_auto_goes_on_without_it(anyio_backend: str) -> None:
+async def test_lifespan_auto_goes_on_without_it() -> None:
     async with Client(Hello) as client:
         assert client.state is None
         assert (await client.get("/")).text == "hello"
 
 
-async def test_lifespan_off_skips_it(anyio_backend: str) -> None:
+async def test_lifespan_off_skips_it() -> None:
     log: list[str] = []
     async with Client(app_with_lifespan(log), lifespan="off") as client:
         assert log == []
@@ -119,7 +115,7 @@ async def test_lifespan_off_skips_it(anyio_backend: str) -> None:
     assert log == []
 
 
-async def test_a_hung_startup_times_out_naming_lifespan_startup(anyio_backend: str) -> None:
+async def test_a_hung_startup_times_out_naming_lifespan_startup() -> None:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.sleep(60)
@@ -133,7 +129,7 @@ async def test_a_hung_startup_times_out_naming_lifespan_startup(anyio_backend: s
     assert "anyio.sleep(60)" in str(info.value)
 
 
-async def test_shutdown_failure_is_reported(anyio_backend: str) -> None:
+async def test_shutdown_failure_is_reported() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "lifespan.startup.complete"})

@@ -55,7 +55,7 @@ async def websocket_scope(url: str, **kwargs: Any) -> dict[str, Any]:
     return app.last
 
 
-async def test_http_scope_is_complete(anyio_backend: str) -> None:
+async def test_http_scope_is_complete() -> None:
     scope = await http_scope("/users/tom?page=2&q=a+b", headers={"X-Trace-ID": "7"})
     assert scope["type"] == "http"
     assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
@@ -73,7 +73,7 @@ async def test_http_scope_is_complete(anyio_backend: str) -> None:
     assert "state" not in scope  # no lifespan ran: no state, rather than a fake one
 
 
-async def test_headers_are_lower_case_bytes_with_host(anyio_backend: str) -> None:
+async def test_headers_are_lower_case_bytes_with_host() -> None:
     scope = await http_scope("/", headers={"X-Mixed-Case": "Value", "Accept": "text/html"})
     headers = scope["headers"]
     assert all(isinstance(n, bytes) and isinstance(v, bytes) for n, v in headers)
@@ -84,12 +84,12 @@ async def test_headers_are_lower_case_bytes_with_host(anyio_backend: str) -> Non
     assert as_dict[b"accept"] == b"text/html"
 
 
-async def test_repeated_headers_stay_separate(anyio_backend: str) -> None:
+async def test_repeated_headers_stay_separate() -> None:
     scope = await http_scope("/", headers=[("X-Many", "1"), ("X-Many", "2")])
     assert [v for n, v in scope["headers"] if n == b"x-many"] == [b"1", b"2"]
 
 
-async def test_path_is_percent_decoded_and_raw_path_is_not(anyio_backend: str) -> None:
+async def test_path_is_percent_decoded_and_raw_path_is_not() -> None:
     scope = await http_scope("/caf%C3%A9/a%20b%2Fc?x=%20")
     assert scope["path"] == "/café/a b/c"
     assert scope["raw_path"] == b"/caf%C3%A9/a%20b%2Fc"
@@ -105,9 +105,7 @@ async def test_path_is_percent_decoded_and_raw_path_is_not(anyio_backend: str) -
         ("https://example.org:8443", ("example.org", 8443), "https"),
     ],
 )
-async def test_scheme_and_server_port(
-    anyio_backend: str, base_url: str, server: tuple[str, int], scheme: str
-) -> None:
+async def test_scheme_and_server_port(base_url: str, server: tuple[str, int], scheme: str) -> None:
     scope = await http_scope("/", base_url=base_url)
     assert scope["scheme"] == scheme
     assert scope["server"] == server
@@ -116,13 +114,13 @@ async def test_scheme_and_server_port(
     assert host == (server[0] if server[1] in (80, 443) else f"{server[0]}:{server[1]}")
 
 
-async def test_root_path_and_client_address(anyio_backend: str) -> None:
+async def test_root_path_and_client_address() -> None:
     scope = await http_scope("/x", root_path="/api", client=("10.0.0.7", 1234))
     assert scope["root_path"] == "/api"
     assert scope["client"] == ("10.0.0.7", 1234)
 
 
-async def test_root_path_reaches_starlette_urls(anyio_backend: str) -> None:
+async def test_root_path_reaches_starlette_urls() -> None:
     async def where(request: Request) -> Response:
         return PlainTextResponse(str(request.url_for("where")))
 
@@ -136,7 +134,7 @@ async def test_root_path_reaches_starlette_urls(anyio_backend: str) -> None:
     [("http://testserver", "ws", ("testserver", 80)), ("https://secure.test", "wss", ("secure.test", 443)),
      ("http://h.test:9000", "ws", ("h.test", 9000))],
 )
-async def test_websocket_scope(anyio_backend: str, base_url: str, scheme: str, server: tuple[str, int]) -> None:
+async def test_websocket_scope(base_url: str, scheme: str, server: tuple[str, int]) -> None:
     app = ScopeRecorder()
     async with Client(app, base_url=base_url).websocket_connect("/chat/r%C3%B6om?user=tom") as ws:
         await ws.receive()
@@ -160,7 +158,7 @@ async def test_websocket_scope(anyio_backend: str, base_url: str, scheme: str, s
     assert all(name == name.lower() for name, _ in scope["headers"])
 
 
-async def test_websocket_absolute_ws_url(anyio_backend: str) -> None:
+async def test_websocket_absolute_ws_url() -> None:
     scope = await websocket_scope("ws://elsewhere.test:7000/feed")
     assert scope["scheme"] == "ws"
     assert scope["server"] == ("elsewhere.test", 7000)
@@ -169,7 +167,7 @@ async def test_websocket_absolute_ws_url(anyio_backend: str) -> None:
     assert scope["server"] == ("elsewhere.test", 443)
 
 
-async def test_subprotocols_parsed_without_stray_spaces(anyio_backend: str) -> None:
+async def test_subprotocols_parsed_without_stray_spaces() -> None:
     scope = await websocket_scope("/ws", subprotocols=["wamp", "p2", "graphql-ws"])
     assert scope["subprotocols"] == ["wamp", "p2", "graphql-ws"]
     assert dict(scope["headers"])[b"sec-websocket-protocol"] == b"wamp, p2, graphql-ws"
@@ -181,7 +179,7 @@ async def test_subprotocols_parsed_without_stray_spaces(anyio_backend: str) -> N
     assert scope["subprotocols"] == []
 
 
-async def test_websocket_headers_are_passed(anyio_backend: str) -> None:
+async def test_websocket_headers_are_passed() -> None:
     scope = await websocket_scope("/ws", headers={"Authorization": "Bearer x", "Origin": "http://testserver"})
     headers = dict(scope["headers"])
     assert headers[b"authorization"] == b"Bearer x"
@@ -205,7 +203,7 @@ def lifespan_app(recorder: ScopeRecorder) -> Any:
     return app
 
 
-async def test_state_from_lifespan_is_a_copy_per_request(anyio_backend: str) -> None:
+async def test_state_from_lifespan_is_a_copy_per_request() -> None:
     recorder = ScopeRecorder()
     async with Client(lifespan_app(recorder)) as client:
         await client.get("/")
@@ -220,7 +218,7 @@ async def test_state_from_lifespan_is_a_copy_per_request(anyio_backend: str) -> 
     assert http1["state"]["db"] is http2["state"]["db"] is websocket["state"]["db"]
 
 
-async def test_each_request_gets_its_own_scope(anyio_backend: str) -> None:
+async def test_each_request_gets_its_own_scope() -> None:
     app = ScopeRecorder()
     client = Client(app)
     await client.get("/a")
@@ -232,7 +230,7 @@ async def test_each_request_gets_its_own_scope(anyio_backend: str) -> None:
     assert first["path"] == "/a"
 
 
-async def test_a_middleware_changing_the_headers_list_changes_only_its_own_request(anyio_backend: str) -> None:
+async def test_a_middleware_changing_the_headers_list_changes_only_its_own_request() -> None:
     """Header pairs are shared between scopes (they are immutable tuples); the lists are not."""
     seen: list[list[tuple[bytes, bytes]]] = []
 

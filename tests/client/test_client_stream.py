@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 GRACE = 0.3
 
 
-async def test_stream_returns_at_response_start(anyio_backend: str) -> None:
+async def test_stream_returns_at_response_start() -> None:
     gate = anyio.Event()
     log: list[str] = []
 
@@ -42,7 +42,7 @@ async def test_stream_returns_at_response_start(anyio_backend: str) -> None:
     assert response.trace is not None and response.trace.outcome == "returned"
 
 
-async def test_aiter_bytes_text_and_lines(anyio_backend: str) -> None:
+async def test_aiter_bytes_text_and_lines() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
@@ -81,7 +81,7 @@ async def read_events(lines: AsyncIterator[str], count: int) -> list[str]:
     return data
 
 
-async def test_an_endless_sse_stream_read_three_events_at_a_time(anyio_backend: str) -> None:
+async def test_an_endless_sse_stream_read_three_events_at_a_time() -> None:
     before = running_tasks()
     client = Client(Events, timeout=2, grace=GRACE)
     async with client.stream("GET", "/events") as response:
@@ -103,7 +103,7 @@ async def test_an_endless_sse_stream_read_three_events_at_a_time(anyio_backend: 
     assert await settled_tasks(before) == before
 
 
-async def test_leaving_early_tells_an_app_polling_is_disconnected(anyio_backend: str) -> None:
+async def test_leaving_early_tells_an_app_polling_is_disconnected() -> None:
     log: list[str] = []
 
     class Poller(HTTPEndpoint):
@@ -134,7 +134,7 @@ async def test_leaving_early_tells_an_app_polling_is_disconnected(anyio_backend:
     assert await settled_tasks(before) == before
 
 
-async def test_leaving_early_delivers_http_disconnect_to_a_raw_app(anyio_backend: str) -> None:
+async def test_leaving_early_delivers_http_disconnect_to_a_raw_app() -> None:
     log: list[Any] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -157,7 +157,7 @@ async def test_leaving_early_delivers_http_disconnect_to_a_raw_app(anyio_backend
     assert await settled_tasks(before) == before
 
 
-async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace(anyio_backend: str) -> None:
+async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace() -> None:
     log: list[str] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -182,7 +182,7 @@ async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace(anyio
     assert await settled_tasks(before) == before
 
 
-async def test_reading_the_whole_stream_lets_the_app_return(anyio_backend: str) -> None:
+async def test_reading_the_whole_stream_lets_the_app_return() -> None:
     log: list[str] = []
 
     async def finite() -> AsyncIterator[bytes]:
@@ -205,7 +205,7 @@ async def test_reading_the_whole_stream_lets_the_app_return(anyio_backend: str) 
     assert "http.disconnect" not in response.trace.types
 
 
-async def test_a_stalled_stream_times_out_naming_the_body(anyio_backend: str) -> None:
+async def test_a_stalled_stream_times_out_naming_the_body() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"part", "more_body": True})
@@ -222,7 +222,7 @@ async def test_a_stalled_stream_times_out_naming_the_body(anyio_backend: str) ->
     assert await settled_tasks(before) == before
 
 
-async def test_an_error_inside_the_block_still_cleans_up(anyio_backend: str) -> None:
+async def test_an_error_inside_the_block_still_cleans_up() -> None:
     before = running_tasks()
     with pytest.raises(KeyError):
         async with Client(Events, grace=GRACE).stream("GET", "/") as response:

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
+from apps import Echo
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
@@ -19,15 +20,7 @@ from playground import AppTimeout, Client, WebSocketDenied, WebSocketDisconnect,
 pytestmark = pytest.mark.anyio
 
 
-class Echo(WebSocketEndpoint):
-    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
-        if isinstance(data, str):
-            await websocket.send_text(f"echo: {data}")
-        else:
-            await websocket.send_bytes(b"echo: " + data)
-
-
-async def test_text_and_bytes(anyio_backend: str) -> None:
+async def test_text_and_bytes() -> None:
     async with Client(Echo).websocket_connect("/ws") as ws:
         await ws.send_text("hi")
         assert await ws.receive_text() == "echo: hi"
@@ -39,7 +32,7 @@ async def test_text_and_bytes(anyio_backend: str) -> None:
     assert ws.closed_by == "client"
 
 
-async def test_json_in_text_and_binary_modes(anyio_backend: str) -> None:
+async def test_json_in_text_and_binary_modes() -> None:
     class JSONEcho(WebSocketEndpoint):
         encoding = "json"
 
@@ -60,7 +53,7 @@ async def test_json_in_text_and_binary_modes(anyio_backend: str) -> None:
     assert json.loads(sent[1].data) == [1, 2]
 
 
-async def test_raw_receive_and_send(anyio_backend: str) -> None:
+async def test_raw_receive_and_send() -> None:
     async with Client(Echo).websocket_connect("/ws") as ws:
         await ws.send({"type": "websocket.receive", "text": "raw"})
         message = await ws.receive()
@@ -69,7 +62,7 @@ async def test_raw_receive_and_send(anyio_backend: str) -> None:
             await ws.send({"type": "websocket.send", "text": "wrong direction"})
 
 
-async def test_subprotocols_accepted_subprotocol_and_headers(anyio_backend: str) -> None:
+async def test_subprotocols_accepted_subprotocol_and_headers() -> None:
     seen: dict[str, Any] = {}
 
     class Negotiating(WebSocketEndpoint):
@@ -89,7 +82,7 @@ async def test_subprotocols_accepted_subprotocol_and_headers(anyio_backend: str)
         assert ws.accepted_subprotocol is None  # the app chose none
 
 
-async def test_client_close_code_and_reason_reach_the_app(anyio_backend: str) -> None:
+async def test_client_close_code_and_reason_reach_the_app() -> None:
     seen: list[Any] = []
 
     class Recording(WebSocketEndpoint):
@@ -111,7 +104,7 @@ async def test_client_close_code_and_reason_reach_the_app(anyio_backend: str) ->
     assert seen[1] == {"type": "websocket.disconnect", "code": 4001, "reason": "x"}
 
 
-async def test_app_close_raises_websocket_disconnect_on_receive(anyio_backend: str) -> None:
+async def test_app_close_raises_websocket_disconnect_on_receive() -> None:
     class Closing(WebSocketEndpoint):
         async def on_receive(self, websocket: WebSocket, data: Any) -> None:
             await websocket.close(code=4403, reason="go away")
@@ -131,7 +124,7 @@ async def test_app_close_raises_websocket_disconnect_on_receive(anyio_backend: s
     assert isinstance(info.value, StarletteDisconnect)
 
 
-async def test_raw_receive_gets_the_close_message(anyio_backend: str) -> None:
+async def test_raw_receive_gets_the_close_message() -> None:
     class Closing(WebSocketEndpoint):
         async def on_connect(self, websocket: WebSocket) -> None:
             await websocket.accept()
@@ -145,7 +138,7 @@ async def test_raw_receive_gets_the_close_message(anyio_backend: str) -> None:
     assert ws.close_code == 1001 and ws.closed_by == "app"
 
 
-async def test_denial_by_closing_before_accept(anyio_backend: str) -> None:
+async def test_denial_by_closing_before_accept() -> None:
     class Refusing(WebSocketEndpoint):
         async def on_connect(self, websocket: WebSocket) -> None:
             await websocket.close(code=4003, reason="no entry")
@@ -159,7 +152,7 @@ async def test_denial_by_closing_before_accept(anyio_backend: str) -> None:
     assert "4003" in str(info.value)
 
 
-async def test_denial_by_an_http_response(anyio_backend: str) -> None:
+async def test_denial_by_an_http_response() -> None:
     class Forbidden(WebSocketEndpoint):
         async def on_connect(self, websocket: WebSocket) -> None:
             await websocket.send_denial_response(PlainTextResponse("members only", status_code=403))
@@ -177,7 +170,7 @@ async def test_denial_by_an_http_response(anyio_backend: str) -> None:
         assert "403" in str(info.value)
 
 
-async def test_many_sessions_in_a_chat_room(anyio_backend: str) -> None:
+async def test_many_sessions_in_a_chat_room() -> None:
     room: list[WebSocket] = []
 
     class Chat(WebSocketEndpoint):
@@ -210,7 +203,7 @@ async def test_many_sessions_in_a_chat_room(anyio_backend: str) -> None:
     assert room == []
 
 
-async def test_leaving_the_block_lets_on_disconnect_finish(anyio_backend: str) -> None:
+async def test_leaving_the_block_lets_on_disconnect_finish() -> None:
     log: list[str] = []
 
     class SlowGoodbye(WebSocketEndpoint):
@@ -225,7 +218,7 @@ async def test_leaving_the_block_lets_on_disconnect_finish(anyio_backend: str) -
     assert ws.task.finished and ws.trace.outcome == "returned"
 
 
-async def test_receive_timeout_per_call(anyio_backend: str) -> None:
+async def test_receive_timeout_per_call() -> None:
     async with Client(Echo, timeout=5).websocket_connect("/ws") as ws:
         started = anyio.current_time()
         with pytest.raises(TimeoutError) as info:
@@ -238,7 +231,7 @@ async def test_receive_timeout_per_call(anyio_backend: str) -> None:
         assert await ws.receive_text(timeout=1) == "echo: still open"
 
 
-async def test_receive_text_on_bytes_keeps_the_message(anyio_backend: str) -> None:
+async def test_receive_text_on_bytes_keeps_the_message() -> None:
     async with Client(Echo).websocket_connect("/ws") as ws:
         await ws.send_bytes(b"data")
         with pytest.raises(TypeError, match="bytes"):
@@ -250,7 +243,7 @@ async def test_receive_text_on_bytes_keeps_the_message(anyio_backend: str) -> No
         assert (await ws.receive())["text"] == "echo: words"
 
 
-async def test_a_session_without_async_with(anyio_backend: str) -> None:
+async def test_a_session_without_async_with() -> None:
     log: list[int] = []
 
     class Recording(Echo):
@@ -267,7 +260,7 @@ async def test_a_session_without_async_with(anyio_backend: str) -> None:
     assert ws.closed and ws.closed_by == "client"
 
 
-async def test_client_closes_open_sessions_when_it_closes(anyio_backend: str) -> None:
+async def test_client_closes_open_sessions_when_it_closes() -> None:
     log: list[int] = []
 
     class Recording(Echo):
@@ -281,7 +274,7 @@ async def test_client_closes_open_sessions_when_it_closes(anyio_backend: str) ->
     assert first.closed and second.closed
 
 
-async def test_transcript(anyio_backend: str) -> None:
+async def test_transcript() -> None:
     async with Client(Echo).websocket_connect("/ws") as ws:
         await ws.send_text("one")
         await ws.receive_text()
@@ -303,7 +296,7 @@ async def test_transcript(anyio_backend: str) -> None:
     assert ws.trace.types[:2] == ["websocket.connect", "websocket.accept"]
 
 
-async def test_app_exception_is_raised_not_swallowed(anyio_backend: str) -> None:
+async def test_app_exception_is_raised_not_swallowed() -> None:
     class Crashing(WebSocketEndpoint):
         async def on_receive(self, websocket: WebSocket, data: Any) -> None:
             raise KeyError("bad message")
@@ -317,7 +310,7 @@ async def test_app_exception_is_raised_not_swallowed(anyio_backend: str) -> None
     assert (ws.close_code, ws.closed_by) == (1011, "app")
 
 
-async def test_a_websocket_that_never_accepts_times_out(anyio_backend: str) -> None:
+async def test_a_websocket_that_never_accepts_times_out() -> None:
     class Silent(WebSocketEndpoint):
         async def on_connect(self, websocket: WebSocket) -> None:
             await anyio.sleep(60)

@@ -3,6 +3,8 @@
 Each test names the input; the claim is the same throughout: a clear error that says what was wrong,
 raised at once (never a hang, never a bare ``AssertionError`` or ``KeyError`` from inside the client),
 with the client still usable and no app task left running.
+Bad input that one component answers is tested in its folder: endpoints/ (an endpoint mounted for the
+wrong kind of connection), httpfile/, kernel/test_magics.py, live/.
 """
 
 from __future__ import annotations
@@ -15,38 +17,21 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from apps import Echo, Hello
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.websockets import WebSocket
 from task_census import running_tasks, settled_tasks
 
-from playground import Client, HTTPEndpoint, WebSocketEndpoint, serve
-from playground.httpfile import HTTPRequestSpec, parse
-from playground.magics import run_http
+from playground import Client, HTTPEndpoint, serve
 
 pytestmark = pytest.mark.anyio
-
-
-class Hello(HTTPEndpoint):
-    async def get(self, request: Request) -> Response:
-        return PlainTextResponse("hello")
-
-    async def post(self, request: Request) -> Response:
-        return PlainTextResponse(await request.body())
 
 
 class Hung(HTTPEndpoint):
     async def get(self, request: Request) -> Response:
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
-
-
-class Echo(WebSocketEndpoint):
-    encoding = "text"
-
-    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
-        await websocket.send_text(data)
 
 
 # -- timeouts -------------------------------------------------------------------------------------
@@ -60,7 +45,7 @@ def test_a_client_timeout_that_is_not_a_positive_number_is_refused(timeout: Any)
 
 
 @pytest.mark.parametrize("timeout", [float("nan"), 0, -1, "1"])
-async def test_a_per_call_timeout_that_is_not_a_positive_number_is_refused(anyio_backend: str, timeout: Any) -> None:
+async def test_a_per_call_timeout_that_is_not_a_positive_number_is_refused(timeout: Any) -> None:
     client = Client(Hung, grace=0.1)
     with anyio.fail_after(2):
         with pytest.raises((ValueError, TypeError), match="timeout must be a positive number of seconds or None"):
@@ -74,28 +59,26 @@ async def test_a_per_call_timeout_that_is_not_a_positive_number_is_refused(anyio
     assert (await Client(Hello).get("/")).text == "hello"
 
 
-async def test_an_infinite_timeout_still_means_wait_without_a_bound(anyio_backend: str) -> None:
+async def test_an_infinite_timeout_still_means_wait_without_a_bound() -> None:
     client = Client(Hello, timeout=math.inf)
     assert (await client.get("/", timeout=math.inf)).text == "hello"
 
 
 @pytest.mark.parametrize("timeout", [float("nan"), 0, -1])
-async def test_a_websocket_receive_timeout_that_is_not_a_positive_number_is_refused(
-    anyio_backend: str, timeout: float
-) -> None:
+async def test_a_websocket_receive_timeout_that_is_not_a_positive_number_is_refused(timeout: float) -> None:
     with anyio.fail_after(2):
         async with Client(Echo).websocket_connect("/") as ws:
             with pytest.raises(ValueError, match="timeout must be a positive number of seconds or None"):
                 await ws.receive_text(timeout=timeout)
             await ws.send_text("still open")
-            assert await ws.receive_text() == "still open"
+            assert await ws.receive_text() == "echo: still open"
 
 
 # -- URLs, headers, bodies ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("url", ["ftp://testserver/", "file:///etc/passwd", "mailto:someone@example.com"])
-async def test_a_url_with_an_unsupported_scheme_says_so(anyio_backend: str, url: str) -> None:
+async def test_a_url_with_an_unsupported_scheme_says_so(url: str) -> None:
     # It used to be a KeyError: 'ftp' from deep inside the scope builder.
     client = Client(Hello)
     with pytest.raises(httpx.UnsupportedProtocol, match="http, https, ws or wss"):
@@ -106,7 +89,7 @@ async def test_a_url_with_an_unsupported_scheme_says_so(anyio_backend: str, url:
 
 
 @pytest.mark.parametrize("where", ["call", "client", "websocket"])
-async def test_a_non_ascii_header_value_names_the_header(anyio_backend: str, where: str) -> None:
+async def test_a_non_ascii_header_value_names_the_header(where: str) -> None:
     headers = {"X-Name": "José"}
     with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'.*encode"):
         if where == "client":
@@ -117,7 +100,7 @@ async def test_a_non_ascii_header_value_names_the_header(anyio_backend: str, whe
             Client(Echo).websocket_connect("/", headers=headers)
 
 
-async def test_a_non_ascii_value_given_as_bytes_reaches_the_app(anyio_backend: str) -> None:
+async def test_a_non_ascii_value_given_as_bytes_reaches_the_app() -> None:
     class Show(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             return PlainTextResponse(request.headers["x-name"].encode("latin-1").decode())
@@ -131,14 +114,14 @@ async def test_a_non_ascii_value_given_as_bytes_reaches_the_app(anyio_backend: s
              lambda: iter([b"abc"])],
     ids=["bytearray", "memoryview", "generator", "iterator"],
 )
-async def test_a_body_of_bytes_like_or_a_sync_iterable_is_sent(anyio_backend: str, make: Any) -> None:
+async def test_a_body_of_bytes_like_or_a_sync_iterable_is_sent(make: Any) -> None:
     # httpx reads these only synchronously: the client's 'await request.aread()' failed on a bare
     # AssertionError (and a bytearray was iterated as integers).
     r = await Client(Hello).post("/", content=make())
     assert r.text == "abc"
 
 
-async def test_a_sync_iterable_body_in_a_stream(anyio_backend: str) -> None:
+async def test_a_sync_iterable_body_in_a_stream() -> None:
     async with Client(Hello).stream("POST", "/", content=(part for part in [b"a", b"bc"])) as r:
         assert await r.aread() == b"abc"
 
@@ -158,7 +141,7 @@ def lifespan_app() -> tuple[Starlette, list[str]]:
     return Starlette(lifespan=lifespan), events
 
 
-async def test_starting_a_started_client_again_is_refused_and_leaks_no_lifespan(anyio_backend: str) -> None:
+async def test_starting_a_started_client_again_is_refused_and_leaks_no_lifespan() -> None:
     baseline = running_tasks()
     app, events = lifespan_app()
     client = Client(app)
@@ -180,7 +163,7 @@ async def test_starting_a_started_client_again_is_refused_and_leaks_no_lifespan(
 # -- WebSocket sessions used in the wrong order -----------------------------------------------------
 
 
-async def test_connecting_a_session_twice_is_refused_and_leaves_it_working(anyio_backend: str) -> None:
+async def test_connecting_a_session_twice_is_refused_and_leaves_it_working() -> None:
     baseline = running_tasks()
     client = Client(Echo, timeout=1)
     with anyio.fail_after(2):
@@ -191,13 +174,13 @@ async def test_connecting_a_session_twice_is_refused_and_leaves_it_working(anyio
             async with ws:
                 pass
         await ws.send_text("one app, one session")
-        assert await ws.receive_text() == "one app, one session"
+        assert await ws.receive_text() == "echo: one app, one session"
         await ws.close()
     assert ws.close_code == 1000
     assert await settled_tasks(baseline) == baseline
 
 
-async def test_closing_a_session_that_never_connected_does_not_wait(anyio_backend: str) -> None:
+async def test_closing_a_session_that_never_connected_does_not_wait() -> None:
     baseline = running_tasks()
     client = Client(Echo, timeout=1)
     ws = client.websocket_connect("/")
@@ -210,7 +193,7 @@ async def test_closing_a_session_that_never_connected_does_not_wait(anyio_backen
     assert await settled_tasks(baseline) == baseline
 
 
-async def test_subprotocols_given_as_one_string_are_refused(anyio_backend: str) -> None:
+async def test_subprotocols_given_as_one_string_are_refused() -> None:
     # A str is a sequence too: 'chat' went out as the four subprotocols 'c', 'h', 'a', 't'.
     with pytest.raises(TypeError, match=r"subprotocols takes a list of names.*\['chat'\]"):
         Client(Echo).websocket_connect("/", subprotocols="chat")  # type: ignore[arg-type]
@@ -222,23 +205,21 @@ async def test_subprotocols_given_as_one_string_are_refused(anyio_backend: str) 
      ({"type": "websocket.receive", "text": 5}, TypeError), ({"type": "websocket.receive", "bytes": "x"}, TypeError)],
     ids=["a-str", "neither-text-nor-bytes", "text-not-str", "bytes-not-bytes"],
 )
-async def test_a_malformed_raw_message_is_refused_before_the_app_sees_it(
-    anyio_backend: str, message: Any, error: type[Exception]
-) -> None:
+async def test_a_malformed_raw_message_is_refused_before_the_app_sees_it(message: Any, error: type[Exception]) -> None:
     async with Client(Echo, timeout=1).websocket_connect("/") as ws:
         with pytest.raises(error, match=r"websocket\.receive"):
             await ws.send(message)
         await ws.send_text("still fine")
-        assert await ws.receive_text() == "still fine"
+        assert await ws.receive_text() == "echo: still fine"
 
 
 @pytest.mark.parametrize("code", ["1000", 999, 5000, 1.5])
-async def test_a_close_code_outside_the_websocket_range_is_refused(anyio_backend: str, code: Any) -> None:
+async def test_a_close_code_outside_the_websocket_range_is_refused(code: Any) -> None:
     async with Client(Echo, timeout=1).websocket_connect("/") as ws:
         with pytest.raises((TypeError, ValueError), match="close code"):
             await ws.close(code=code)
         await ws.send_text("still open")
-        assert await ws.receive_text() == "still open"
+        assert await ws.receive_text() == "echo: still open"
     assert ws.close_code == 1000
 
 
@@ -283,21 +264,6 @@ async def test_a_header_no_client_may_send_is_refused_in_process_as_live(
         assert str(over_the_network.value) == message
 
 
-# -- endpoints mounted for the wrong kind of connection ---------------------------------------------
-
-
-async def test_http_to_a_websocket_endpoint_says_what_went_wrong(anyio_backend: str) -> None:
-    # Starlette asserts with no message; the type stays AssertionError (parity), now with one.
-    with pytest.raises(AssertionError, match=r"Echo is a WebSocketEndpoint.*'http' connection"):
-        await Client(Echo).get("/")
-
-
-async def test_a_websocket_to_an_http_endpoint_says_what_went_wrong(anyio_backend: str) -> None:
-    with pytest.raises(AssertionError, match=r"Hello is an HTTPEndpoint.*'websocket' connection"):
-        async with Client(Hello).websocket_connect("/"):
-            pass
-
-
 # -- something that is not an ASGI app ---------------------------------------------------------------
 
 
@@ -311,7 +277,7 @@ class NotAwaitable:
 
 
 @pytest.mark.parametrize(("app", "name"), [(sync_app, "sync_app"), (NotAwaitable, "NotAwaitable")])
-async def test_an_app_that_is_not_async_says_an_asgi_app_must_be(anyio_backend: str, app: Any, name: str) -> None:
+async def test_an_app_that_is_not_async_says_an_asgi_app_must_be(app: Any, name: str) -> None:
     baseline = running_tasks()
     client = Client(app)
     with pytest.raises(TypeError, match=rf"^{name}\(scope, receive, send\) did not return an awaitable .*"
@@ -326,47 +292,9 @@ async def test_an_app_that_is_not_async_says_an_asgi_app_must_be(anyio_backend: 
     assert await settled_tasks(baseline) == baseline
 
 
-async def test_a_type_error_inside_the_app_is_left_as_it_is(anyio_backend: str) -> None:
+async def test_a_type_error_inside_the_app_is_left_as_it_is() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await None  # type: ignore[misc]  # the app's own mistake, on its own line
 
     with pytest.raises(TypeError, match=r"^object NoneType can't be used in 'await' expression$"):
         await Client(app).get("/")
-
-
-# -- .http text -----------------------------------------------------------------------------------
-
-
-def test_an_http_text_with_a_byte_order_mark_parses() -> None:
-    # Editors on Windows save one; the first request line read as the method '\ufeffGET'.
-    [spec] = parse("\ufeffGET /users\nAccept: text/plain\n")
-    assert isinstance(spec, HTTPRequestSpec)
-    assert (spec.method, spec.url) == ("GET", "/users")
-
-
-# -- live mode: the same checks over a real connection ----------------------------------------------
-
-
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn runs on asyncio only
-async def test_a_live_session_refuses_the_same_bad_input(anyio_backend: str) -> None:
-    async with serve(Echo) as server:
-        live = Client(server.url, timeout=2)
-        with anyio.fail_after(5):
-            with pytest.raises(ValueError, match="timeout must be a positive number"):
-                await live.get("/", timeout=float("nan"))
-            async with live.websocket_connect("/") as ws:
-                with pytest.raises(TypeError, match=r"websocket\.receive"):
-                    await ws.send("hello")  # type: ignore[arg-type]
-                with pytest.raises(ValueError, match="timeout must be a positive number"):
-                    await ws.receive_text(timeout=float("nan"))
-                with pytest.raises(ValueError, match="close code"):
-                    await ws.close(code=5000)
-                await ws.send_text("still open")
-                assert await ws.receive_text() == "still open"
-            assert ws.close_code == 1000
-        await live.aclose()
-
-
-async def test_a_non_ascii_header_in_http_text_names_the_header(anyio_backend: str) -> None:
-    with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'"):
-        await run_http(Hello, "GET /\nX-Name: José\n")

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, unquote
 import anyio
 import httpx
 import pytest
+from apps import Recorder
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -41,26 +42,8 @@ raw_queries = st.lists(
 params = st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=5)
 
 
-class ScopeRecorder:
-    """An ASGI app that keeps the scope and the whole body of each request, and answers 200."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[dict[str, Any], bytes]] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        self.seen.append((scope, body))
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-
 async def send_one(url: str, **kwargs: Any) -> tuple[httpx.Response, dict[str, Any], bytes]:
-    app = ScopeRecorder()
+    app = Recorder()
     response = await Client(app).request(url=url, **kwargs)
     assert response.status_code == 200
     assert len(app.seen) == 1

@@ -39,7 +39,7 @@ def values_around(byte: bytes) -> list[bytes]:
     return [byte, b"a" + byte + b"b", byte + b"a", b"a" + byte, b"a" + byte + byte + b"b"]
 
 
-async def test_header_values_match_h11_for_every_byte(anyio_backend: str) -> None:
+async def test_header_values_match_h11_for_every_byte() -> None:
     client = Client(app)
     differences = []
     for code in range(256):
@@ -50,7 +50,7 @@ async def test_header_values_match_h11_for_every_byte(anyio_backend: str) -> Non
     assert differences == []
 
 
-async def test_header_names_match_h11_for_every_byte(anyio_backend: str) -> None:
+async def test_header_names_match_h11_for_every_byte() -> None:
     client = Client(app)
     differences = []
     for code in range(256):
@@ -61,7 +61,7 @@ async def test_header_names_match_h11_for_every_byte(anyio_backend: str) -> None
     assert differences == []
 
 
-async def test_control_and_obsolete_bytes_h11_allows_reach_the_app(anyio_backend: str) -> None:
+async def test_control_and_obsolete_bytes_h11_allows_reach_the_app() -> None:
     seen: list[list[tuple[bytes, bytes]]] = []
 
     async def recording(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -36,7 +36,7 @@ def header(seen: dict[str, Any], name: str) -> list[str]:
     return [value for key, value in seen["headers"] if key == name]
 
 
-async def test_authorization_is_dropped_on_a_redirect_to_another_origin(anyio_backend: str) -> None:
+async def test_authorization_is_dropped_on_a_redirect_to_another_origin() -> None:
     client = Client(echo_or_redirect, follow_redirects=True)
     response = await client.get("/go", params={"to": "http://elsewhere.test/end"},
                                 headers={"Authorization": "Bearer secret"})
@@ -48,13 +48,13 @@ async def test_authorization_is_dropped_on_a_redirect_to_another_origin(anyio_ba
 
 
 @pytest.mark.parametrize("target", ["http://testserver:8080/end", "https://elsewhere.test/end"])
-async def test_another_port_or_host_is_another_origin(anyio_backend: str, target: str) -> None:
+async def test_another_port_or_host_is_another_origin(target: str) -> None:
     response = await Client(echo_or_redirect, follow_redirects=True).get(
         "/go", params={"to": target}, headers={"Authorization": "Bearer secret"})
     assert header(response.json(), "authorization") == []
 
 
-async def test_authorization_is_kept_on_the_same_origin_and_on_an_https_upgrade(anyio_backend: str) -> None:
+async def test_authorization_is_kept_on_the_same_origin_and_on_an_https_upgrade() -> None:
     client = Client(echo_or_redirect, follow_redirects=True)
     same = await client.get("/go", params={"to": "/end"}, headers={"Authorization": "Bearer secret"})
     assert header(same.json(), "authorization") == ["Bearer secret"]
@@ -64,19 +64,19 @@ async def test_authorization_is_kept_on_the_same_origin_and_on_an_https_upgrade(
     assert header(upgrade.json(), "authorization") == ["Bearer secret"]
 
 
-async def test_a_chosen_host_header_stays_on_the_same_origin(anyio_backend: str) -> None:
+async def test_a_chosen_host_header_stays_on_the_same_origin() -> None:
     response = await Client(echo_or_redirect, follow_redirects=True).get(
         "/go", params={"to": "/end"}, headers={"Host": "virtual.test"})
     assert header(response.json(), "host") == ["virtual.test"]
 
 
-async def test_repeated_headers_stay_separate_fields_on_a_redirect(anyio_backend: str) -> None:
+async def test_repeated_headers_stay_separate_fields_on_a_redirect() -> None:
     response = await Client(echo_or_redirect, follow_redirects=True).get(
         "/go", params={"to": "/end"}, headers=[("x-token", "foo"), ("x-token", "bar")])
     assert header(response.json(), "x-token") == ["foo", "bar"]
 
 
-async def test_cookies_of_the_old_origin_do_not_follow_to_another(anyio_backend: str) -> None:
+async def test_cookies_of_the_old_origin_do_not_follow_to_another() -> None:
     client = Client(echo_or_redirect, follow_redirects=True)
     same = await client.get("/go", params={"to": "/end", "cookie": "abc"})
     assert header(same.json(), "cookie") == ["session=abc"]
@@ -91,9 +91,7 @@ async def test_cookies_of_the_old_origin_do_not_follow_to_another(anyio_backend:
     (303, "PUT", "GET", False), (303, "HEAD", "HEAD", False),
     (307, "POST", "POST", True), (308, "PATCH", "PATCH", True),
 ])
-async def test_method_and_body_rules(
-    anyio_backend: str, status: int, method: str, expected_method: str, body_kept: bool
-) -> None:
+async def test_method_and_body_rules(status: int, method: str, expected_method: str, body_kept: bool) -> None:
     client = Client(echo_or_redirect, follow_redirects=True)
     response = await client.request(method, "/go", params={"to": "/end", "status": str(status)},
                                     content=b"payload" if method != "HEAD" else None)
@@ -106,19 +104,19 @@ async def test_method_and_body_rules(
     assert header(seen, "content-length") == (["7"] if body_kept else [])
 
 
-async def test_a_fragment_follows_and_a_hostless_location_keeps_the_host(anyio_backend: str) -> None:
+async def test_a_fragment_follows_and_a_hostless_location_keeps_the_host() -> None:
     client = Client(echo_or_redirect, follow_redirects=True)
     response = await client.get("http://testserver/go?to=http:/end#top")
     assert str(response.request.url) == "http://testserver/end#top"
 
 
-async def test_an_invalid_location_is_a_clear_error(anyio_backend: str) -> None:
+async def test_an_invalid_location_is_a_clear_error() -> None:
     with pytest.raises(httpx.RemoteProtocolError, match="Invalid URL in location header"):
         await Client(echo_or_redirect, follow_redirects=True).get("/go", params={"to": "http://[::1/x"})
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # serve() runs uvicorn: asyncio only
-async def test_live_mode_drops_authorization_on_a_redirect_to_another_server(anyio_backend: str) -> None:
+async def test_live_mode_drops_authorization_on_a_redirect_to_another_server() -> None:
     async with serve(echo_or_redirect) as first, serve(echo_or_redirect) as second:
         live = Client(first.url, follow_redirects=True, timeout=5)
         try:

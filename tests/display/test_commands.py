@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from apps import Recorder
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -49,29 +50,10 @@ bodies = st.one_of(st.binary(max_size=64), st.text(max_size=64).map(str.encode),
                    st.binary(min_size=1025, max_size=1600))
 
 
-class Recorder:
-    """An ASGI app that keeps the method, path, query, headers and body of every request."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, bytes, bytes, list[tuple[bytes, bytes]], bytes]] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return  # lifespan: not supported, uvicorn goes on
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        self.seen.append((scope["method"], scope["raw_path"], scope["query_string"], scope["headers"], body))
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-
-def comparable(seen: tuple[Any, ...]) -> tuple[Any, ...]:
-    method, raw_path, query, headers, body = seen
-    return method, raw_path, query, sorted(headers), body
+def comparable(seen: tuple[dict[str, Any], bytes]) -> tuple[Any, ...]:
+    """What a request carried: method, path, query, headers (in any order) and body."""
+    scope, body = seen
+    return scope["method"], scope["raw_path"], scope["query_string"], sorted(scope["headers"]), body
 
 
 async def run_shell(command: str) -> tuple[int, bytes]:
@@ -130,9 +112,10 @@ async def round_trip(live: LiveRecorder, tool: str, method: str, path: str, quer
     ROUND_TRIPS[tool] += 1
     assert len(live.app.seen) == 2, (command, output)
     in_process, from_shell = live.app.seen
-    sized = any(name == b"content-length" for name, _ in in_process[3])
+    scope, sent = in_process
+    sized = any(name == b"content-length" for name, _ in scope["headers"])
     if tool == "httpie" and method not in ("GET", "HEAD", "OPTIONS") and not sized:
-        in_process = (*in_process[:3], [*in_process[3], (b"content-length", b"0")], in_process[4])  # see to_httpie
+        in_process = ({**scope, "headers": [*scope["headers"], (b"content-length", b"0")]}, sent)  # see to_httpie
     assert comparable(from_shell) == comparable(in_process), command
 
 

@@ -14,7 +14,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,12 +25,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from sockets import free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04-under-the-hood.ipynb"
 #: Its history's waterfall.
 NOTEBOOK_05 = NOTEBOOK.with_name("05-concurrency.ipynb")
@@ -57,7 +53,7 @@ SETTINGS = {
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(90),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 
@@ -65,12 +61,6 @@ class Lab(NamedTuple):
     url: str
     token: str
     root: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _api(lab: Lab, path: str, method: str = "GET") -> Any:
@@ -141,7 +131,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
             "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
             "IPYTHONDIR": str(root / "ipython"),
         }
-        port, token = _free_port(), secrets.token_hex(16)
+        port, token = free_port(), secrets.token_hex(16)
         server = Lab(f"http://127.0.0.1:{port}", token, notebooks)
         log = root / "lab.log"
         with log.open("wb") as output:

@@ -1,7 +1,7 @@
 """A client's history as a waterfall: one time axis, a bar per exchange, WebSocket messages as ticks.
 
 Checked here: the facts it writes, the geometry of the bars against the traces, escaping, and that the
-HTML keeps to what JupyterLab's sanitiser lets through (``test_display.assert_sanitiser_proof``). How it
+HTML keeps to what JupyterLab's sanitiser lets through (``sanitiser.assert_sanitiser_proof``). How it
 looks in JupyterLab, light and dark, is ``test_lab_display``'s.
 """
 
@@ -13,14 +13,13 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from apps import Echo
 from IPython.lib.pretty import pretty
+from sanitiser import assert_sanitiser_proof
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.websockets import WebSocket
-from test_display import assert_sanitiser_proof
 
-from playground import Client, HTTPEndpoint, WebSocketEndpoint
-from playground._history import History
+from playground import Client, HTTPEndpoint
 from playground.display.waterfall import BAR_CHARS, rows_of, waterfall_html, waterfall_text
 
 pytestmark = pytest.mark.anyio
@@ -30,20 +29,13 @@ EVIL = "<script>alert(1)</script>"
 
 @pytest.fixture
 def anyio_backend() -> str:
-    return "asyncio"
+    return "asyncio"  # the apps and the tests time themselves with asyncio.sleep and gather
 
 
 class Slow(HTTPEndpoint):
     async def get(self, request: Request) -> Response:
         await asyncio.sleep(float(request.query_params.get("wait", "0")))
         return PlainTextResponse("done", status_code=int(request.query_params.get("status", "200")))
-
-
-class Echo(WebSocketEndpoint):
-    encoding = "text"
-
-    async def on_receive(self, websocket: WebSocket, data: str) -> None:
-        await websocket.send_text(data)
 
 
 class Bars(HTMLParser):
@@ -69,7 +61,6 @@ async def test_concurrent_requests_overlap_on_one_time_axis() -> None:
     client = Client(Slow)
     await client.get("/?wait=0")
     await asyncio.gather(client.get("/?wait=0.2"), client.get("/?wait=0.1&status=404"))
-    assert isinstance(client.history, History)
 
     rows = rows_of(client.history)
     assert [row.label for row in rows] == ["GET /?wait=0", "GET /?wait=0.2", "GET /?wait=0.1&status=404"]
@@ -80,6 +71,7 @@ async def test_concurrent_requests_overlap_on_one_time_axis() -> None:
     assert fast.start < slow.start + slow.duration  # they ran at the same time
 
     html = waterfall_html(client.history)
+    assert client.history._repr_html_() == html  # what a notebook shows of client.history
     bars = Bars()
     bars.feed(html)
     assert len(bars.bars) == 3
@@ -125,8 +117,9 @@ async def test_a_websocket_session_is_a_span_with_a_tick_per_message() -> None:
 
 
 async def test_the_app_s_words_are_escaped_and_an_empty_history_says_so() -> None:
-    assert waterfall_text(History()) == "history: nothing sent yet"
-    assert "nothing sent yet" in waterfall_html(History())
+    empty = Client(Echo).history  # a new client's
+    assert waterfall_text(empty) == "history: nothing sent yet"
+    assert "nothing sent yet" in waterfall_html(empty)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()

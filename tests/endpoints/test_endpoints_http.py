@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import pytest
+from apps import Hello
 from asgi_driver import ApplicationCommunicator, http_request, http_scope, run
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
+from playground import Client
 from playground.endpoints import HTTP_METHODS, HTTPEndpoint
 
 pytestmark = pytest.mark.anyio
@@ -83,9 +85,7 @@ class PostOnly(HTTPEndpoint):
 # --- allowed methods and dispatch -------------------------------------------------------------------
 
 
-async def test_allow_header_lists_every_method_in_fixed_order_whatever_the_definition_order(
-    anyio_backend: str,
-) -> None:
+async def test_allow_header_lists_every_method_in_fixed_order_whatever_the_definition_order() -> None:
     assert Everything.allowed_methods() == list(HTTP_METHODS)
     transcript = await run(Everything, http_scope("TRACE"), [http_request()])
     start = start_of(transcript.sent)
@@ -94,7 +94,7 @@ async def test_allow_header_lists_every_method_in_fixed_order_whatever_the_defin
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY"])
-async def test_each_verb_dispatches_to_its_lower_case_handler(anyio_backend: str, method: str) -> None:
+async def test_each_verb_dispatches_to_its_lower_case_handler(method: str) -> None:
     transcript = await run(Everything, http_scope(method), [http_request(b"payload")])
     assert transcript.exception is None
     assert start_of(transcript.sent)["status"] == 200
@@ -102,7 +102,7 @@ async def test_each_verb_dispatches_to_its_lower_case_handler(anyio_backend: str
     assert body_of(transcript.sent) == expected.encode()
 
 
-async def test_query_method_reads_its_body_in_chunks(anyio_backend: str) -> None:
+async def test_query_method_reads_its_body_in_chunks() -> None:
     async with ApplicationCommunicator(Everything, http_scope("QUERY")) as app_io:
         await app_io.send_input(http_request(b"select ", more_body=True))
         assert await app_io.receive_nothing()  # the handler is still reading the body
@@ -114,7 +114,7 @@ async def test_query_method_reads_its_body_in_chunks(anyio_backend: str) -> None
     assert body["body"] == b"QUERY select *"
 
 
-async def test_head_falls_back_to_get_when_there_is_no_head_handler(anyio_backend: str) -> None:
+async def test_head_falls_back_to_get_when_there_is_no_head_handler() -> None:
     assert GetOnly.allowed_methods() == ["GET", "HEAD"]
     transcript = await run(GetOnly, http_scope("HEAD"), [http_request()])
     start = start_of(transcript.sent)
@@ -124,12 +124,12 @@ async def test_head_falls_back_to_get_when_there_is_no_head_handler(anyio_backen
     assert body_of(transcript.sent) == b"from get"
 
 
-async def test_head_uses_its_own_handler_when_there_is_one(anyio_backend: str) -> None:
+async def test_head_uses_its_own_handler_when_there_is_one() -> None:
     transcript = await run(Everything, http_scope("HEAD"), [http_request()])
     assert headers_of(start_of(transcript.sent))[b"x-handler"] == b"head"
 
 
-async def test_head_alone_allows_only_head(anyio_backend: str) -> None:
+async def test_head_alone_allows_only_head() -> None:
     assert HeadOnly.allowed_methods() == ["HEAD"]
     transcript = await run(HeadOnly, http_scope("GET"), [http_request()])
     start = start_of(transcript.sent)
@@ -140,7 +140,7 @@ async def test_head_alone_allows_only_head(anyio_backend: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "get", "Get", "_DO_DELETE", "DISPATCH", "INIT"])
-async def test_only_the_listed_verbs_dispatch(anyio_backend: str, method: str) -> None:
+async def test_only_the_listed_verbs_dispatch(method: str) -> None:
     called: list[str] = []
 
     class Tempting(Everything):
@@ -164,7 +164,7 @@ async def test_only_the_listed_verbs_dispatch(anyio_backend: str, method: str) -
     assert called == []
 
 
-async def test_a_handler_set_to_none_is_not_allowed(anyio_backend: str) -> None:
+async def test_a_handler_set_to_none_is_not_allowed() -> None:
     class NoPost(Everything):
         post = None  # type: ignore[assignment]
 
@@ -173,7 +173,7 @@ async def test_a_handler_set_to_none_is_not_allowed(anyio_backend: str) -> None:
     assert start_of(transcript.sent)["status"] == 405
 
 
-async def test_handlers_are_inherited(anyio_backend: str) -> None:
+async def test_handlers_are_inherited() -> None:
     class Child(PostOnly):
         pass
 
@@ -184,7 +184,7 @@ async def test_handlers_are_inherited(anyio_backend: str) -> None:
 # --- 405 ------------------------------------------------------------------------------------------
 
 
-async def test_405_outside_a_starlette_app_is_a_plain_text_response(anyio_backend: str) -> None:
+async def test_405_outside_a_starlette_app_is_a_plain_text_response() -> None:
     transcript = await run(PostOnly, http_scope("GET"), [http_request()])
     assert transcript.exception is None
     assert transcript.sent == [
@@ -201,7 +201,7 @@ async def test_405_outside_a_starlette_app_is_a_plain_text_response(anyio_backen
     ]
 
 
-async def test_405_joins_allowed_methods_with_comma_space(anyio_backend: str) -> None:
+async def test_405_joins_allowed_methods_with_comma_space() -> None:
     class GetAndPost(GetOnly, PostOnly):
         pass
 
@@ -209,7 +209,7 @@ async def test_405_joins_allowed_methods_with_comma_space(anyio_backend: str) ->
     assert headers_of(start_of(transcript.sent))[b"allow"] == b"GET, HEAD, POST"
 
 
-async def test_405_with_no_handlers_has_an_empty_allow_header(anyio_backend: str) -> None:
+async def test_405_with_no_handlers_has_an_empty_allow_header() -> None:
     class Nothing(HTTPEndpoint):
         pass
 
@@ -219,7 +219,7 @@ async def test_405_with_no_handlers_has_an_empty_allow_header(anyio_backend: str
     assert headers_of(start)[b"allow"] == b""
 
 
-async def test_405_inside_a_router_without_an_app_is_still_a_response(anyio_backend: str) -> None:
+async def test_405_inside_a_router_without_an_app_is_still_a_response() -> None:
     for app in (Route("/", PostOnly), Router(routes=[Route("/", PostOnly)])):
         transcript = await run(app, http_scope("GET"), [http_request()])
         assert transcript.exception is None
@@ -228,7 +228,7 @@ async def test_405_inside_a_router_without_an_app_is_still_a_response(anyio_back
         assert body_of(transcript.sent) == b"Method Not Allowed"
 
 
-async def test_405_with_app_in_scope_raises_http_exception_with_the_allow_header(anyio_backend: str) -> None:
+async def test_405_with_app_in_scope_raises_http_exception_with_the_allow_header() -> None:
     scope = http_scope("GET") | {"app": object()}
     transcript = await run(PostOnly, scope, [http_request()])
     assert transcript.sent == []
@@ -238,7 +238,7 @@ async def test_405_with_app_in_scope_raises_http_exception_with_the_allow_header
     assert transcript.exception.detail == "Method Not Allowed"
 
 
-async def test_405_inside_starlette_goes_through_the_default_exception_handler(anyio_backend: str) -> None:
+async def test_405_inside_starlette_goes_through_the_default_exception_handler() -> None:
     app = Starlette(routes=[Route("/", PostOnly)])
     transcript = await run(app, http_scope("GET"), [http_request()])
     assert transcript.exception is None
@@ -249,9 +249,7 @@ async def test_405_inside_starlette_goes_through_the_default_exception_handler(a
 
 
 @pytest.mark.parametrize("key", [405, HTTPException])
-async def test_405_inside_starlette_is_shaped_by_a_custom_exception_handler(
-    anyio_backend: str, key: int | type[Exception]
-) -> None:
+async def test_405_inside_starlette_is_shaped_by_a_custom_exception_handler(key: int | type[Exception]) -> None:
     async def problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return JSONResponse(
@@ -267,7 +265,7 @@ async def test_405_inside_starlette_is_shaped_by_a_custom_exception_handler(
     assert body_of(transcript.sent) == b'{"error":"Method Not Allowed","method":"PATCH"}'
 
 
-async def test_method_not_allowed_can_be_overridden(anyio_backend: str) -> None:
+async def test_method_not_allowed_can_be_overridden() -> None:
     class Polite(PostOnly):
         async def method_not_allowed(self, request: Request) -> Response:
             return JSONResponse({"try": self._allowed_methods}, status_code=405)
@@ -279,7 +277,7 @@ async def test_method_not_allowed_can_be_overridden(anyio_backend: str) -> None:
         assert body_of(transcript.sent) == b'{"try":["POST"]}'
 
 
-async def test_a_sync_method_not_allowed_override_runs_in_a_thread(anyio_backend: str) -> None:
+async def test_a_sync_method_not_allowed_override_runs_in_a_thread() -> None:
     threads: list[int] = []
 
     class Sync(PostOnly):
@@ -304,9 +302,7 @@ class ThreadReporter(HTTPEndpoint):
 
 
 @pytest.mark.parametrize("wrap", ["bare", "route", "starlette"])
-async def test_sync_handlers_run_in_a_worker_thread_and_async_ones_on_the_loop(
-    anyio_backend: str, wrap: str
-) -> None:
+async def test_sync_handlers_run_in_a_worker_thread_and_async_ones_on_the_loop(wrap: str) -> None:
     app: Any = {
         "bare": ThreadReporter,
         "route": Route("/", ThreadReporter),
@@ -319,7 +315,7 @@ async def test_sync_handlers_run_in_a_worker_thread_and_async_ones_on_the_loop(
     assert json.loads(body_of(asynchronous.sent))["thread"] == loop_thread
 
 
-async def test_sync_handler_can_block_without_blocking_the_loop(anyio_backend: str) -> None:
+async def test_sync_handler_can_block_without_blocking_the_loop() -> None:
     release = threading.Event()
 
     class Blocking(HTTPEndpoint):
@@ -336,7 +332,7 @@ async def test_sync_handler_can_block_without_blocking_the_loop(anyio_backend: s
         assert (await app_io.receive_output())["body"] == b"released"
 
 
-async def test_async_callables_that_are_not_plain_coroutine_functions_are_awaited(anyio_backend: str) -> None:
+async def test_async_callables_that_are_not_plain_coroutine_functions_are_awaited() -> None:
     loop_thread = threading.get_ident()
 
     class Handler:
@@ -353,7 +349,7 @@ async def test_async_callables_that_are_not_plain_coroutine_functions_are_awaite
 # --- the request --------------------------------------------------------------------------------------
 
 
-async def test_request_can_send_early_hints_when_the_server_offers_them(anyio_backend: str) -> None:
+async def test_request_can_send_early_hints_when_the_server_offers_them() -> None:
     class Hints(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             await request.send_early_hints("</style.css>; rel=preload; as=style", "</app.js>; rel=preload")
@@ -373,7 +369,7 @@ async def test_request_can_send_early_hints_when_the_server_offers_them(anyio_ba
     assert [message["type"] for message in transcript.sent] == ["http.response.start", "http.response.body"]
 
 
-async def test_request_exposes_path_params_and_query_through_a_route(anyio_backend: str) -> None:
+async def test_request_exposes_path_params_and_query_through_a_route() -> None:
     class User(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             return PlainTextResponse(f"{request.path_params['name']} {request.query_params['tab']}")
@@ -383,7 +379,7 @@ async def test_request_exposes_path_params_and_query_through_a_route(anyio_backe
     assert body_of(transcript.sent) == b"tom posts"
 
 
-async def test_endpoint_keeps_scope_receive_and_send(anyio_backend: str) -> None:
+async def test_endpoint_keeps_scope_receive_and_send() -> None:
     seen: list[HTTPEndpoint] = []
 
     class Inspect(HTTPEndpoint):
@@ -401,7 +397,7 @@ async def test_endpoint_keeps_scope_receive_and_send(anyio_backend: str) -> None
 # --- failures ---------------------------------------------------------------------------------------
 
 
-async def test_a_handler_exception_propagates_from_a_bare_endpoint(anyio_backend: str) -> None:
+async def test_a_handler_exception_propagates_from_a_bare_endpoint() -> None:
     class Broken(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             raise LookupError("no such user")
@@ -412,7 +408,7 @@ async def test_a_handler_exception_propagates_from_a_bare_endpoint(anyio_backend
     assert str(transcript.exception) == "no such user"
 
 
-async def test_a_handler_exception_inside_starlette_sends_500_then_reraises(anyio_backend: str) -> None:
+async def test_a_handler_exception_inside_starlette_sends_500_then_reraises() -> None:
     class Broken(HTTPEndpoint):
         def get(self, request: Request) -> Response:
             raise LookupError("no such user")
@@ -422,6 +418,12 @@ async def test_a_handler_exception_inside_starlette_sends_500_then_reraises(anyi
     assert isinstance(transcript.exception, LookupError)
 
 
-async def test_an_http_endpoint_refuses_a_websocket_scope(anyio_backend: str) -> None:
+async def test_an_http_endpoint_refuses_a_websocket_scope() -> None:
     with pytest.raises(AssertionError):
         GetOnly({"type": "websocket"}, None, None)  # type: ignore[arg-type]
+
+
+async def test_a_websocket_to_an_http_endpoint_says_what_went_wrong() -> None:
+    with pytest.raises(AssertionError, match=r"Hello is an HTTPEndpoint.*'websocket' connection"):
+        async with Client(Hello).websocket_connect("/"):
+            pass

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from playground import Client
 from playground.endpoints import WebSocketEndpoint
 
 pytestmark = pytest.mark.anyio
@@ -72,7 +73,7 @@ ACCEPTED = [
 
 @pytest.mark.parametrize(("encoding", "message", "data"), ACCEPTED)
 async def test_encoding_passes_the_right_kind_of_message_on(
-    anyio_backend: str, encoding: str | None, message: dict[str, Any], data: Any
+    encoding: str | None, message: dict[str, Any], data: Any
 ) -> None:
     endpoint, calls = recorder(encoding)
     transcript = await run(endpoint, websocket_scope(), [CONNECT, message, DISCONNECT])
@@ -100,7 +101,7 @@ REJECTED = [
 
 @pytest.mark.parametrize(("encoding", "message", "error"), REJECTED)
 async def test_wrong_kind_or_malformed_json_closes_1003_then_raises(
-    anyio_backend: str, encoding: str, message: dict[str, Any], error: str
+    encoding: str, message: dict[str, Any], error: str
 ) -> None:
     endpoint, calls = recorder(encoding)
     transcript = await run(endpoint, websocket_scope(), [CONNECT, message, DISCONNECT])
@@ -113,16 +114,14 @@ async def test_wrong_kind_or_malformed_json_closes_1003_then_raises(
     assert transcript.received == [CONNECT, message]
 
 
-async def test_malformed_json_keeps_the_decode_error_as_context(anyio_backend: str) -> None:
+async def test_malformed_json_keeps_the_decode_error_as_context() -> None:
     endpoint, _ = recorder("json")
     transcript = await run(endpoint, websocket_scope(), [CONNECT, text("{")])
     assert transcript.exception is not None
     assert type(transcript.exception.__context__).__name__ == "JSONDecodeError"
 
 
-async def test_json_with_invalid_utf8_bytes_raises_unicode_decode_error_without_closing(
-    anyio_backend: str,
-) -> None:
+async def test_json_with_invalid_utf8_bytes_raises_unicode_decode_error_without_closing() -> None:
     endpoint, calls = recorder("json")
     transcript = await run(endpoint, websocket_scope(), [CONNECT, binary(b"\xff\xfe"), DISCONNECT])
     assert isinstance(transcript.exception, UnicodeDecodeError)
@@ -134,7 +133,7 @@ async def test_json_with_invalid_utf8_bytes_raises_unicode_decode_error_without_
 # --- the hooks --------------------------------------------------------------------------------------
 
 
-async def test_default_hooks_accept_and_ignore_everything(anyio_backend: str) -> None:
+async def test_default_hooks_accept_and_ignore_everything() -> None:
     class Quiet(WebSocketEndpoint):
         pass
 
@@ -155,9 +154,7 @@ async def test_default_hooks_accept_and_ignore_everything(anyio_backend: str) ->
         ({"type": "websocket.disconnect", "code": None}, 1000),
     ],
 )
-async def test_on_disconnect_gets_the_clients_close_code(
-    anyio_backend: str, disconnect: dict[str, Any], close_code: int
-) -> None:
+async def test_on_disconnect_gets_the_clients_close_code(disconnect: dict[str, Any], close_code: int) -> None:
     endpoint, calls = recorder(None)
     transcript = await run(endpoint, websocket_scope(), [CONNECT, disconnect])
     assert transcript.exception is None
@@ -165,9 +162,7 @@ async def test_on_disconnect_gets_the_clients_close_code(
 
 
 @pytest.mark.parametrize("failing_hook", ["on_receive", "on_disconnect_raises_too"])
-async def test_an_escaping_exception_reaches_on_disconnect_as_1011_then_is_reraised(
-    anyio_backend: str, failing_hook: str
-) -> None:
+async def test_an_escaping_exception_reaches_on_disconnect_as_1011_then_is_reraised(failing_hook: str) -> None:
     events: list[Any] = []
     error = ValueError("bad message")
 
@@ -193,7 +188,7 @@ async def test_an_escaping_exception_reaches_on_disconnect_as_1011_then_is_rerai
         assert transcript.exception.__context__ is error
 
 
-async def test_an_exception_in_on_connect_propagates_without_on_disconnect(anyio_backend: str) -> None:
+async def test_an_exception_in_on_connect_propagates_without_on_disconnect() -> None:
     events: list[Any] = []
 
     class Refusing(WebSocketEndpoint):
@@ -209,7 +204,7 @@ async def test_an_exception_in_on_connect_propagates_without_on_disconnect(anyio
     assert events == []
 
 
-async def test_on_connect_can_accept_a_subprotocol_and_headers(anyio_backend: str) -> None:
+async def test_on_connect_can_accept_a_subprotocol_and_headers() -> None:
     class Wamp(WebSocketEndpoint):
         async def on_connect(self, websocket: WebSocket) -> None:
             assert websocket.scope["subprotocols"] == ["wamp", "mqtt"]
@@ -221,7 +216,7 @@ async def test_on_connect_can_accept_a_subprotocol_and_headers(anyio_backend: st
     ]
 
 
-async def test_on_connect_can_deny_by_closing(anyio_backend: str) -> None:
+async def test_on_connect_can_deny_by_closing() -> None:
     events: list[Any] = []
 
     class Denying(WebSocketEndpoint):
@@ -242,7 +237,7 @@ async def test_on_connect_can_deny_by_closing(anyio_backend: str) -> None:
 # --- conversations, bare and routed ---------------------------------------------------------------------
 
 
-class Echo(WebSocketEndpoint):
+class Echo(WebSocketEndpoint):  # JSON, naming the route's path parameter: what the routing tests check
     encoding = "json"
 
     async def on_receive(self, websocket: WebSocket, data: Any) -> None:
@@ -251,7 +246,7 @@ class Echo(WebSocketEndpoint):
 
 
 @pytest.mark.parametrize("wrap", ["bare", "websocket_route", "starlette"])
-async def test_an_echo_conversation_step_by_step(anyio_backend: str, wrap: str) -> None:
+async def test_an_echo_conversation_step_by_step(wrap: str) -> None:
     app: Any = {
         "bare": Echo,
         "websocket_route": WebSocketRoute("/ws/{name}", Echo),
@@ -273,7 +268,7 @@ async def test_an_echo_conversation_step_by_step(anyio_backend: str, wrap: str) 
     assert app_io.finished
 
 
-async def test_a_failing_session_inside_starlette_reraises(anyio_backend: str) -> None:
+async def test_a_failing_session_inside_starlette_reraises() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws/{name}", Echo)])
     transcript = await run(app, websocket_scope("/ws/tom"), [CONNECT, text("{"), DISCONNECT])
     assert transcript.sent == [ACCEPT, UNSUPPORTED_DATA_CLOSE]
@@ -281,6 +276,12 @@ async def test_a_failing_session_inside_starlette_reraises(anyio_backend: str) -
     assert str(transcript.exception) == "Malformed JSON data received."
 
 
-async def test_a_websocket_endpoint_refuses_an_http_scope(anyio_backend: str) -> None:
+async def test_a_websocket_endpoint_refuses_an_http_scope() -> None:
     with pytest.raises(AssertionError):
         Echo({"type": "http"}, None, None)  # type: ignore[arg-type]
+
+
+async def test_http_to_a_websocket_endpoint_says_what_went_wrong() -> None:
+    # Starlette asserts with no message; the type stays AssertionError (parity), now with one.
+    with pytest.raises(AssertionError, match=r"Echo is a WebSocketEndpoint.*'http' connection"):
+        await Client(Echo).get("/")

@@ -262,7 +262,7 @@ HTTP_REQUESTS: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
 
 @pytest.mark.parametrize("mount", list(HTTP_MOUNTS))
 @pytest.mark.parametrize("class_name", list(HTTP_CLASSES))
-async def test_http_endpoints_behave_identically(anyio_backend: str, class_name: str, mount: str) -> None:
+async def test_http_endpoints_behave_identically(class_name: str, mount: str) -> None:
     differences = []
     for method, scope_options, inputs in HTTP_REQUESTS:
         scope = http_scope(method, "/items/7", **scope_options)
@@ -390,9 +390,7 @@ WEBSOCKET_SESSIONS: list[list[dict[str, Any]]] = [
 
 @pytest.mark.parametrize("mount", list(WEBSOCKET_MOUNTS))
 @pytest.mark.parametrize("class_name", list(WEBSOCKET_CLASSES))
-async def test_websocket_endpoints_behave_identically(
-    anyio_backend: str, class_name: str, mount: str
-) -> None:
+async def test_websocket_endpoints_behave_identically(class_name: str, mount: str) -> None:
     differences = []
     for inputs in WEBSOCKET_SESSIONS:
         scope = websocket_scope("/ws/lobby", subprotocols=["chat", "superchat"])
@@ -407,7 +405,7 @@ async def test_websocket_endpoints_behave_identically(
 # --- the comparison itself can tell implementations apart --------------------------------------------------
 
 
-async def test_the_comparison_detects_a_difference(anyio_backend: str) -> None:
+async def test_the_comparison_detects_a_difference() -> None:
     """A deliberately different endpoint must show up as a difference, or the tests above prove nothing."""
 
     async def different_close(self: Any, websocket: WebSocket, close_code: int) -> None:

@@ -8,7 +8,6 @@ would then see second copies of modules such as ``websockets``).
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
+from sockets import free_port
 
 pytest_plugins = ["pytester"]
 
@@ -140,19 +140,13 @@ def test_usage_errors(project: pytest.Pytester, options: list[str], message: str
     assert any(fnmatch(line, message) for line in result.outlines + result.errlines), result.outlines + result.errlines
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(project: pytest.Pytester) -> Iterator[str]:
     """The notes app under uvicorn in a thread of its own, on 127.0.0.1."""
     import notes_app
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(notes_app.make_app(), host="127.0.0.1", port=port, log_level="error",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from ipython_shell import playground_shell, run
 
 from playground import Client, Response, WebSocketSession
-from playground._httpfile.run import Exchanges, HTTPAssertionError
+from playground._httpfile.run import HTTPAssertionError  # named in docs/httpfiles.md; no public module exports it
 from playground.httpfile import HTTPFileError
+from playground.magics import Exchanges
 
 pytestmark = pytest.mark.anyio
 
@@ -131,11 +133,12 @@ async def test_references_to_requests_headers_and_bodies(client: Client) -> None
         ("{{login.response.body.$[*]}}", "selects several values"),
     ],
 )
-async def test_a_reference_that_finds_nothing_names_the_line(client: Client, reference: str, fragment: str) -> None:
+async def test_a_reference_that_finds_nothing_names_the_line(notes: Any, reference: str, fragment: str) -> None:
     from starlette.responses import PlainTextResponse
 
-    app = client.app
+    app = notes.make_app()
     app.router.routes.append(__import__("starlette.routing").routing.Route("/plain", lambda r: PlainTextResponse("x")))
+    client = Client(app)
     text = ("# @name login\nPOST /login\n\n{\"user\": \"ada\", \"password\": \"lovelace\"}\n\n###\n"
             "# @name anon\nGET /plain\n\n###\n" f"GET /x?v={reference}\n")
     with pytest.raises(HTTPFileError) as info:
@@ -232,25 +235,11 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def shell(notes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from IPython.core.interactiveshell import InteractiveShell
-
     for name in ("notes.http", "http-client.env.json"):
         shutil.copy(NOTEBOOKS / name, tmp_path / name)
     monkeypatch.chdir(tmp_path)
-    shell = InteractiveShell.instance()
-    shell.autoawait = True
-    shell.user_ns.update({"client": Client(notes.make_app()), "other": Client(notes.make_app())})
-    shell.run_cell("%load_ext playground", store_history=False).raise_error()
-    yield shell
-    shell.run_cell("%unload_ext playground", store_history=False).raise_error()
-
-
-async def run(shell: Any, cell: str) -> Any:
-    transformed = shell.transform_cell(cell)
-    assert shell.should_run_async(cell, transformed_cell=transformed)
-    result = await shell.run_cell_async(cell, store_history=True, transformed_cell=transformed)
-    result.raise_error()
-    return result.result
+    with playground_shell(client=Client(notes.make_app()), other=Client(notes.make_app())) as shell:
+        yield shell
 
 
 async def test_http_file_magic_gives_the_same_outcome_as_the_api(shell: Any) -> None:

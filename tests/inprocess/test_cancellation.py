@@ -15,13 +15,14 @@ from typing import Any
 
 import anyio
 import pytest
+from apps import Echo
 from starlette.responses import PlainTextResponse
 
 from playground import AppTimeout, ASGIProtocolError, Client, HTTPEndpoint, WebSocketEndpoint
 from playground._inprocess import app_task as app_task_module
 from playground._inprocess.app_task import AppTask
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 GRACE = 0.2
 BOUND = 3.0  # seconds: generous, only "bounded, not hung" is claimed
@@ -131,7 +132,6 @@ def never_accepts(probe: Probe) -> Any:
 # -- HTTP ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.anyio
 async def test_cancel_scope_cancels_a_pending_request(anyio_backend: str, app_tasks: list[AppTask]) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
@@ -146,8 +146,7 @@ async def test_cancel_scope_cancels_a_pending_request(anyio_backend: str, app_ta
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_task_cancel_cancels_a_pending_request(anyio_backend: str, app_tasks: list[AppTask]) -> None:
+async def test_task_cancel_cancels_a_pending_request(app_tasks: list[AppTask]) -> None:
     before = asyncio.all_tasks()
     probe = Probe()
     client = Client(stuck_http(probe), timeout=None, grace=GRACE)
@@ -163,7 +162,6 @@ async def test_task_cancel_cancels_a_pending_request(anyio_backend: str, app_tas
     assert asyncio.all_tasks() == before
 
 
-@pytest.mark.anyio
 async def test_cancelling_a_stream_tells_a_listening_app_that_the_client_left(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:
@@ -187,7 +185,6 @@ async def test_cancelling_a_stream_tells_a_listening_app_that_the_client_left(
     assert asyncio_tasks(anyio_backend) == before
 
 
-@pytest.mark.anyio
 async def test_cancelling_a_stream_stops_an_app_that_only_sends(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:
@@ -209,7 +206,6 @@ async def test_cancelling_a_stream_stops_an_app_that_only_sends(
     assert asyncio_tasks(anyio_backend) == before
 
 
-@pytest.mark.anyio
 async def test_cancelling_a_stream_cancels_a_stuck_app_after_the_grace(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:
@@ -240,7 +236,6 @@ async def test_cancelling_a_stream_cancels_a_stuck_app_after_the_grace(
 # -- WebSocket -------------------------------------------------------------------------------------
 
 
-@pytest.mark.anyio
 async def test_cancelling_a_session_closes_it_and_runs_on_disconnect(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:
@@ -266,8 +261,7 @@ async def test_cancelling_a_session_closes_it_and_runs_on_disconnect(
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_task_cancel_closes_a_session(anyio_backend: str, app_tasks: list[AppTask]) -> None:
+async def test_task_cancel_closes_a_session(app_tasks: list[AppTask]) -> None:
     before = asyncio.all_tasks()
     probe = Probe()
     client = Client(quiet_websocket(probe), timeout=None, grace=GRACE)
@@ -289,7 +283,6 @@ async def test_task_cancel_closes_a_session(anyio_backend: str, app_tasks: list[
     assert asyncio.all_tasks() == before
 
 
-@pytest.mark.anyio
 async def test_cancelling_a_connect_cancels_an_app_that_never_accepts(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:
@@ -309,15 +302,8 @@ async def test_cancelling_a_connect_cancels_an_app_that_never_accepts(
     assert asyncio_tasks(anyio_backend) == before
 
 
-@pytest.mark.anyio
-async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(app_tasks: list[AppTask]) -> None:
     """A session kept across cells: an interrupted receive() is just an interrupted wait."""
-
-    class Echo(WebSocketEndpoint):
-        async def on_receive(self, websocket: Any, data: Any) -> None:
-            await websocket.send_text(f"echo {data}")
 
     client = Client(Echo, timeout=None, grace=GRACE)
     ws = await client.websocket_connect("/")
@@ -327,7 +313,7 @@ async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(
     assert not ws.closed
 
     await ws.send_text("hi")
-    assert await ws.receive_text(timeout=2) == "echo hi"
+    assert await ws.receive_text(timeout=2) == "echo: hi"
     await ws.close()
     assert ws.close_code == 1000
     assert [task.finished for task in app_tasks] == [True]
@@ -338,10 +324,7 @@ async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_once(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_once(app_tasks: list[AppTask]) -> None:
     probe = Probe()
     client = Client(quiet_websocket(probe), timeout=10, grace=GRACE)
     before = asyncio.all_tasks()
@@ -364,10 +347,7 @@ async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_o
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_an_app_task_cancelled_mid_request_is_reported_as_cancelled(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_an_app_task_cancelled_mid_request_is_reported_as_cancelled(app_tasks: list[AppTask]) -> None:
     probe = Probe()
     client = Client(stuck_http(probe), timeout=10, grace=GRACE)
     request = asyncio.ensure_future(client.get("/"))
@@ -403,7 +383,6 @@ async def release_and_wait(release: threading.Event, left: threading.Event, app_
         assert await task.wait(5), "the app's task did not end after its thread returned"
 
 
-@pytest.mark.anyio
 async def test_a_sync_handler_stuck_in_a_thread_times_out_in_bounded_time(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:
@@ -423,7 +402,6 @@ async def test_a_sync_handler_stuck_in_a_thread_times_out_in_bounded_time(
     assert asyncio_tasks(anyio_backend) == before
 
 
-@pytest.mark.anyio
 async def test_cancelling_a_request_to_a_stuck_sync_handler_returns_after_the_grace(
     anyio_backend: str, app_tasks: list[AppTask]
 ) -> None:

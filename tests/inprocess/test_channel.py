@@ -7,6 +7,8 @@ import pytest
 
 from playground._inprocess.channel import TIMEOUT, Channel
 
+pytestmark = pytest.mark.anyio
+
 
 def test_items_come_out_in_the_order_they_went_in() -> None:
     channel: Channel[int] = Channel()
@@ -77,8 +79,7 @@ async def put_after(delay: float, channel: Channel[str], item: str) -> None:
     channel.put(item)
 
 
-@pytest.mark.anyio
-async def test_get_waits_for_a_put_and_times_out_without_one(anyio_backend: str) -> None:
+async def test_get_waits_for_a_put_and_times_out_without_one() -> None:
     channel: Channel[str] = Channel()
     assert await channel.get(0.05) is TIMEOUT
     assert await channel.wait(0.05) is False
@@ -88,8 +89,7 @@ async def test_get_waits_for_a_put_and_times_out_without_one(anyio_backend: str)
         assert await channel.get(5) == "late"
 
 
-@pytest.mark.anyio
-async def test_arrival_wakes_on_the_next_put(anyio_backend: str) -> None:
+async def test_arrival_wakes_on_the_next_put() -> None:
     channel: Channel[str] = Channel()
     async with anyio.create_task_group() as group:
         group.start_soon(put_after, 0.02, channel, "here")
@@ -99,8 +99,7 @@ async def test_arrival_wakes_on_the_next_put(anyio_backend: str) -> None:
     assert channel.get_nowait() == "here"
 
 
-@pytest.mark.anyio
-async def test_a_cancelled_arrival_does_not_stop_the_next_reader(anyio_backend: str) -> None:
+async def test_a_cancelled_arrival_does_not_stop_the_next_reader() -> None:
     channel: Channel[str] = Channel()
     with anyio.move_on_after(0.02):
         await channel.arrival()  # the reader is cancelled while waiting

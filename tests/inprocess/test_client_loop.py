@@ -26,7 +26,7 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_an_asyncio_queue_made_by_the_caller_works_in_the_app(anyio_backend: str) -> None:
+async def test_an_asyncio_queue_made_by_the_caller_works_in_the_app() -> None:
     queue: asyncio.Queue[str] = asyncio.Queue()
     loops: list[asyncio.AbstractEventLoop] = []
 
@@ -58,7 +58,7 @@ async def test_an_asyncio_queue_made_by_the_caller_works_in_the_app(anyio_backen
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
-async def test_a_trio_memory_channel_made_by_the_caller_works_in_the_app(anyio_backend: str) -> None:
+async def test_a_trio_memory_channel_made_by_the_caller_works_in_the_app() -> None:
     import trio
 
     send_channel, receive_channel = trio.open_memory_channel[str](10)
@@ -83,7 +83,7 @@ async def test_a_trio_memory_channel_made_by_the_caller_works_in_the_app(anyio_b
         assert await ws.receive_text() == "two"
 
 
-async def test_context_variables_of_the_caller_are_visible_in_the_app(anyio_backend: str) -> None:
+async def test_context_variables_of_the_caller_are_visible_in_the_app() -> None:
     class Who(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             return PlainTextResponse(request_id.get())
@@ -108,7 +108,7 @@ async def test_context_variables_of_the_caller_are_visible_in_the_app(anyio_back
     assert (await Client(Who).get("/")).text == "unset"
 
 
-async def test_the_app_cannot_change_the_callers_context(anyio_backend: str) -> None:
+async def test_the_app_cannot_change_the_callers_context() -> None:
     class Setter(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             request_id.set("set by the app")
@@ -118,7 +118,7 @@ async def test_the_app_cannot_change_the_callers_context(anyio_backend: str) -> 
     assert request_id.get() == "unset"
 
 
-async def test_a_hung_endpoint_times_out_naming_the_phase_and_line(anyio_backend: str) -> None:
+async def test_a_hung_endpoint_times_out_naming_the_phase_and_line() -> None:
     cancelled: list[bool] = []
 
     class Hung(HTTPEndpoint):
@@ -148,7 +148,7 @@ async def test_a_hung_endpoint_times_out_naming_the_phase_and_line(anyio_backend
     assert await settled_tasks(before) == before
 
 
-async def test_a_per_call_timeout_overrides_the_clients(anyio_backend: str) -> None:
+async def test_a_per_call_timeout_overrides_the_clients() -> None:
     class Slow(HTTPEndpoint):
         async def get(self, request: Request) -> Response:
             await anyio.sleep(0.3)
@@ -161,7 +161,7 @@ async def test_a_per_call_timeout_overrides_the_clients(anyio_backend: str) -> N
     assert (await client.get("/", timeout=None)).text == "done"
 
 
-async def test_a_hung_body_names_the_body_phase(anyio_backend: str) -> None:
+async def test_a_hung_body_names_the_body_phase() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await anyio.Event().wait()
@@ -173,7 +173,7 @@ async def test_a_hung_body_names_the_body_phase(anyio_backend: str) -> None:
     assert await settled_tasks(before) == before
 
 
-async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str) -> None:
+async def test_an_app_that_ignores_cancellation_is_let_go() -> None:
     release = anyio.Event()
     log: list[str] = []
 
@@ -198,7 +198,7 @@ async def test_an_app_that_ignores_cancellation_is_let_go(anyio_backend: str) ->
     assert log == ["unwound"]
 
 
-async def test_a_shielded_step_finishes_before_the_cancel_lands(anyio_backend: str) -> None:
+async def test_a_shielded_step_finishes_before_the_cancel_lands() -> None:
     # Starlette closes files under a shield: cancelling the app must wait for that step, not cut it.
     log: list[str] = []
 

@@ -35,7 +35,7 @@ from playground import (
 )
 from playground._inprocess.app_task import AppTask
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 TIMEOUT = 0.3
 GRACE = 0.2
@@ -508,7 +508,6 @@ async def run_fault(fault: Fault) -> tuple[BaseException | None, float]:
     return None, time.perf_counter() - started
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.id for fault in FAULTS])
 async def test_fault(fault: Fault, anyio_backend: str, app_tasks: list[AppTask]) -> None:
     before = running_tasks(anyio_backend)
@@ -537,8 +536,7 @@ async def test_fault(fault: Fault, anyio_backend: str, app_tasks: list[AppTask])
 # -- what the matrix cannot say in one row ------------------------------------------------------------
 
 
-@pytest.mark.anyio
-async def test_hang_names_the_line_the_app_waits_on(anyio_backend: str) -> None:
+async def test_hang_names_the_line_the_app_waits_on() -> None:
     with pytest.raises(AppTimeout) as info:
         await Client(hang_before_start(), timeout=TIMEOUT, grace=GRACE).get("/")
     assert "Stuck.get, line" in str(info.value)
@@ -547,9 +545,8 @@ async def test_hang_names_the_line_the_app_waits_on(anyio_backend: str) -> None:
     assert info.value.waiting_at, "the frames the app was suspended in"
 
 
-@pytest.mark.anyio
-async def test_idle_session_stays_usable_after_a_receive_timeout(anyio_backend: str) -> None:
-    class Echo(WebSocketEndpoint):
+async def test_idle_session_stays_usable_after_a_receive_timeout() -> None:
+    class Echo(WebSocketEndpoint):  # here, not tests/apps.py: tools/fault_table.py loads this file alone
         async def on_receive(self, websocket: Any, data: Any) -> None:
             await websocket.send_text(f"echo {data}")
 
@@ -561,8 +558,7 @@ async def test_idle_session_stays_usable_after_a_receive_timeout(anyio_backend: 
     assert ws.close_code == 1000
 
 
-@pytest.mark.anyio
-async def test_stuck_session_is_closed_after_a_receive_timeout(anyio_backend: str) -> None:
+async def test_stuck_session_is_closed_after_a_receive_timeout() -> None:
     client = Client(hang_elsewhere_after_accept(), timeout=TIMEOUT, grace=GRACE)
     async with client.websocket_connect("/") as ws:
         await ws.send_text("hello")
@@ -571,15 +567,13 @@ async def test_stuck_session_is_closed_after_a_receive_timeout(anyio_backend: st
         assert ws.closed and ws.task.finished  # type: ignore[attr-defined]
 
 
-@pytest.mark.anyio
-async def test_crash_with_raise_app_exceptions_off_is_a_500(anyio_backend: str) -> None:
+async def test_crash_with_raise_app_exceptions_off_is_a_500() -> None:
     response = await Client(crash_in_handler(), timeout=TIMEOUT, raise_app_exceptions=False).get("/")
     assert response.status_code == 500
     assert isinstance(response.app_exception, Boom)
 
 
-@pytest.mark.anyio
-async def test_a_timeout_per_call_overrides_the_client(anyio_backend: str) -> None:
+async def test_a_timeout_per_call_overrides_the_client() -> None:
     client = Client(hang_before_start(), timeout=60, grace=GRACE)
     started = time.perf_counter()
     with pytest.raises(AppTimeout) as info:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from playground import Client, HTTPEndpoint, MessageTooLarge, WebSocketEndpoint
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 TEN_MB = 10 * 1024 * 1024
 ONE_MB = 1024 * 1024
@@ -33,27 +33,24 @@ class Digest(HTTPEndpoint):
         return JSONResponse({"size": len(body), "sha256": sha256(body)})
 
 
-class Echo(HTTPEndpoint):
+class Echo(HTTPEndpoint):  # byte for byte, as sent (not apps.Hello's text)
     async def post(self, request: Request) -> Response:
         return Response(await request.body(), media_type="application/octet-stream")
 
 
-@pytest.mark.anyio
-async def test_a_10_mb_request_body_arrives_intact(anyio_backend: str, big_body: bytes) -> None:
+async def test_a_10_mb_request_body_arrives_intact(big_body: bytes) -> None:
     response = await Client(Digest).post("/", content=big_body)
     assert response.json() == {"size": TEN_MB, "sha256": sha256(big_body)}
 
 
-@pytest.mark.anyio
-async def test_a_10_mb_body_round_trips(anyio_backend: str, big_body: bytes) -> None:
+async def test_a_10_mb_body_round_trips(big_body: bytes) -> None:
     response = await Client(Echo).post("/", content=big_body)
     assert response.headers["content-length"] == str(TEN_MB)
     assert len(response.content) == TEN_MB
     assert sha256(response.content) == sha256(big_body)
 
 
-@pytest.mark.anyio
-async def test_a_10_mb_streamed_response_arrives_intact_in_order(anyio_backend: str, big_body: bytes) -> None:
+async def test_a_10_mb_streamed_response_arrives_intact_in_order(big_body: bytes) -> None:
     chunk = 64 * 1024
 
     class Chunks(HTTPEndpoint):
@@ -74,7 +71,7 @@ async def test_a_10_mb_streamed_response_arrives_intact_in_order(anyio_backend: 
     assert digest.hexdigest() == sha256(big_body)
 
 
-class WebSocketEcho(WebSocketEndpoint):
+class WebSocketEcho(WebSocketEndpoint):  # as sent, no prefix: a reply is exactly at the size limit
     async def on_receive(self, websocket: Any, data: Any) -> None:
         if isinstance(data, str):
             await websocket.send_text(data)
@@ -82,8 +79,7 @@ class WebSocketEcho(WebSocketEndpoint):
             await websocket.send_bytes(data)
 
 
-@pytest.mark.anyio
-async def test_a_1_mb_websocket_message_both_ways(anyio_backend: str) -> None:
+async def test_a_1_mb_websocket_message_both_ways() -> None:
     data = os.urandom(ONE_MB)
     text = "é" * (ONE_MB // 2)  # 1 MB of UTF-8, half as many characters
     async with Client(WebSocketEcho).websocket_connect("/") as ws:
@@ -99,14 +95,12 @@ async def test_a_1_mb_websocket_message_both_ways(anyio_backend: str) -> None:
 LIMIT = 1000
 
 
-@pytest.mark.anyio
-async def test_a_client_message_at_the_limit_is_sent(anyio_backend: str) -> None:
+async def test_a_client_message_at_the_limit_is_sent() -> None:
     async with Client(WebSocketEcho, max_message_size=LIMIT).websocket_connect("/") as ws:
         await ws.send_bytes(b"x" * LIMIT)
         assert await ws.receive_bytes() == b"x" * LIMIT
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("send", "size"),
     [
@@ -117,9 +111,7 @@ async def test_a_client_message_at_the_limit_is_sent(anyio_backend: str) -> None
     ],
     ids=["bytes", "text", "utf-8", "json"],
 )
-async def test_a_client_message_over_the_limit_is_refused_and_nothing_is_sent(
-    anyio_backend: str, send: Any, size: int
-) -> None:
+async def test_a_client_message_over_the_limit_is_refused_and_nothing_is_sent(send: Any, size: int) -> None:
     async with Client(WebSocketEcho, max_message_size=LIMIT).websocket_connect("/") as ws:
         with pytest.raises(MessageTooLarge) as info:
             await send(ws)
@@ -136,9 +128,8 @@ async def test_a_client_message_over_the_limit_is_refused_and_nothing_is_sent(
     assert [line.data for line in ws.transcript if line.kind == "text"] == ["small", "small"]
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["bytes", "text"])
-async def test_an_app_message_over_the_limit_closes_with_1009(anyio_backend: str, kind: str) -> None:
+async def test_an_app_message_over_the_limit_closes_with_1009(kind: str) -> None:
     seen: dict[str, Any] = {}
 
     class TooChatty(WebSocketEndpoint):
@@ -166,8 +157,7 @@ async def test_an_app_message_over_the_limit_closes_with_1009(anyio_backend: str
     assert ws.task.finished  # type: ignore[attr-defined]
 
 
-@pytest.mark.anyio
-async def test_max_message_size_none_allows_any_size(anyio_backend: str) -> None:
+async def test_max_message_size_none_allows_any_size() -> None:
     data = os.urandom(2 * ONE_MB)
     async with Client(WebSocketEcho, max_message_size=None).websocket_connect("/") as ws:
         await ws.send_bytes(data)

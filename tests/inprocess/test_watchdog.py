@@ -20,7 +20,7 @@ from playground._inprocess.app_task import AppTask
 from playground.display.html import response_html
 from playground.display.text import response_text
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 SOURCE = Path(__file__).read_text(encoding="utf-8").splitlines()
 
 
@@ -40,8 +40,7 @@ class InThread(HTTPEndpoint):
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning(anyio_backend: str) -> None:
+async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning() -> None:
     with pytest.warns(EventLoopBlockedWarning) as warned:
         r = await Client(Sleeps).get("/?s=0.35")
     assert r.status_code == 200
@@ -58,8 +57,7 @@ async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning(anyio_
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_a_block_past_the_timeout_is_stopped(anyio_backend: str, app_tasks: list[AppTask]) -> None:
+async def test_a_block_past_the_timeout_is_stopped(app_tasks: list[AppTask]) -> None:
     started = time.perf_counter()
     with pytest.raises(EventLoopBlocked) as info:
         await Client(Sleeps, timeout=0.5).get("/?s=30")
@@ -81,15 +79,13 @@ def response_text_of_trace(task: AppTask) -> str:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_a_def_handler_blocks_a_worker_thread_not_the_loop(anyio_backend: str) -> None:
+async def test_a_def_handler_blocks_a_worker_thread_not_the_loop() -> None:
     r = await Client(InThread).get("/")
     assert r.text == "slept in a thread" and r.trace.blocks == ()
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_no_threshold_no_watchdog(anyio_backend: str, recwarn: pytest.WarningsRecorder) -> None:
+async def test_no_threshold_no_watchdog(recwarn: pytest.WarningsRecorder) -> None:
     r = await Client(Sleeps, block_threshold=None).get("/?s=0.3")
     assert r.trace.blocks == () and not [w for w in recwarn if w.category is EventLoopBlockedWarning]
 
@@ -102,8 +98,7 @@ def test_the_threshold_is_checked() -> None:
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
-@pytest.mark.anyio
-async def test_on_trio_there_is_no_watchdog(anyio_backend: str, recwarn: pytest.WarningsRecorder) -> None:
+async def test_on_trio_there_is_no_watchdog(recwarn: pytest.WarningsRecorder) -> None:
     # trio runs every step from one frame: the watchdog cannot tell one step from the next (documented).
     r = await Client(Sleeps).get("/?s=0.3")
     assert r.trace.blocks == () and not [w for w in recwarn if w.category is EventLoopBlockedWarning]
@@ -151,8 +146,7 @@ def no_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_where_no_thread_can_start_the_loop_times_itself(anyio_backend: str, no_threads: None) -> None:
+async def test_where_no_thread_can_start_the_loop_times_itself(no_threads: None) -> None:
     await _without_a_thread()
 
 
@@ -196,8 +190,7 @@ async def _without_a_thread() -> None:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_the_thread_is_one_and_sleeps_when_nothing_waits(anyio_backend: str) -> None:
+async def test_the_thread_is_one_and_sleeps_when_nothing_waits() -> None:
     for _ in range(3):
         await Client(Sleeps).get("/?s=0")
     watchers = [t for t in threading.enumerate() if t.name == "playground watchdog"]
@@ -209,8 +202,7 @@ async def test_the_thread_is_one_and_sleeps_when_nothing_waits(anyio_backend: st
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout(anyio_backend: str) -> None:
+async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout() -> None:
     started = time.perf_counter()
     with pytest.raises(EventLoopBlocked):
         await Client(Sleeps, timeout=0.4, block_threshold=10).get("/?s=30")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_in_kernel import CELL_TIMEOUT, Kernel
+from ipython_kernel import CELL_TIMEOUT, Kernel
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,7 +29,7 @@ def kernel() -> Iterator[Kernel]:
             from starlette.responses import PlainTextResponse
             from playground import Client, EventLoopBlocked, EventLoopBlockedWarning, HTTPEndpoint, WebSocketEndpoint
 
-            def app_tasks():
+            def app_tasks():  # by the private class's name: nothing public tells them from ipykernel's tasks
                 return [t for t in asyncio.all_tasks() if 'AppTask' in t.get_coro().__qualname__]
 
             class Sleeps(HTTPEndpoint):

@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from apps import Hello
+from ipython_shell import playground_shell, run
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from playground import Client, HTTPEndpoint, Response, WebSocketEndpoint, WebSocketSession
-from playground.magics import Exchanges
+from playground.magics import Exchanges, run_http
 
 pytestmark = pytest.mark.anyio
 
@@ -49,24 +51,8 @@ class Shout(WebSocketEndpoint):
 
 @pytest.fixture
 def shell() -> Iterator[Any]:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance()
-    shell.autoawait = True
-    shell.user_ns.update({"Users": Users, "Shout": Shout, "client": Client(Users), "wsclient": Client(Shout)})
-    result = shell.run_cell("%load_ext playground", store_history=False)
-    result.raise_error()
-    yield shell
-    shell.run_cell("%unload_ext playground", store_history=False).raise_error()
-
-
-async def run(shell: Any, cell: str) -> Any:
-    """Run a cell the way ipykernel does: transform, then run_cell_async on the running loop."""
-    transformed = shell.transform_cell(cell)
-    assert shell.should_run_async(cell, transformed_cell=transformed)
-    result = await shell.run_cell_async(cell, store_history=True, transformed_cell=transformed)
-    result.raise_error()
-    return result.result
+    with playground_shell(Users=Users, Shout=Shout, client=Client(Users), wsclient=Client(Shout)) as shell:
+        yield shell
 
 
 def test_the_magics_are_registered_and_documented(shell: Any) -> None:
@@ -149,6 +135,12 @@ async def test_a_bad_request_names_the_line(shell: Any) -> None:
 
     with pytest.raises(HTTPFileError, match=r"line 2: 'not a header'"):
         await run(shell, "%%http client\nGET /\nnot a header\n")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])  # run_http needs no IPython: anyio code
+async def test_a_non_ascii_header_in_http_text_names_the_header() -> None:
+    with pytest.raises(ValueError, match=r"header 'X-Name'.*non-ASCII.*'José'"):
+        await run_http(Hello, "GET /\nX-Name: José\n")
 
 
 async def test_an_unknown_target_is_a_name_error(shell: Any) -> None:

@@ -20,6 +20,8 @@ import pytest
 from playground import _browser as browser
 from playground._inprocess.channel import TIMEOUT, Channel
 
+pytestmark = pytest.mark.anyio
+
 # Pyodide's start, imitated: the libraries load as they would, then the platform is the browser's and
 # a thread cannot start (Pyodide raises exactly this).
 AS_IN_PYODIDE = """
@@ -129,7 +131,6 @@ def test_here_nothing_changes() -> None:
     assert browser.SYNC_HANDLER == "sync (runs in a worker thread)"
 
 
-@pytest.mark.anyio
 async def test_an_inline_call_is_like_a_threaded_one() -> None:
     """The caller's context variables are seen, changes to them stay inside, and no thread is used."""
     var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="outside")
@@ -144,7 +145,6 @@ async def test_an_inline_call_is_like_a_threaded_one() -> None:
     assert var.get() == "caller"
 
 
-@pytest.mark.anyio
 async def test_an_inline_call_in_a_cancelled_scope_does_not_start() -> None:
     started = []
     with anyio.CancelScope() as scope:

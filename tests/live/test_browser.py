@@ -6,31 +6,20 @@ tests skip. Playwright's async API runs on the same event loop as the server.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from chat_app import app
+from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_chat, send
 
 from playground import serve
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.browser,
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # uvicorn and Playwright's async API are asyncio-only
 
 
 @pytest.fixture
@@ -43,17 +32,6 @@ async def page() -> AsyncIterator[Any]:
             yield await browser.new_page()
         finally:
             await browser.close()
-
-
-async def open_chat(page: Any, url: str) -> None:
-    await page.goto(url + "/")
-    # The page's socket opens after load; wait until it is usable before typing.
-    await page.wait_for_function("typeof ws !== 'undefined' && ws.readyState === WebSocket.OPEN")
-
-
-async def send(page: Any, text: str) -> None:
-    await page.fill("#messageText", text)
-    await page.click("button")
 
 
 async def test_chat_page_echoes_messages(page: Any) -> None:

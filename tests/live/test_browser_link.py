@@ -27,11 +27,6 @@ pytestmark = pytest.mark.anyio
 FAKE_SERVER_PID = 4_000_000  # above any Linux pid_max, so never this process's parent
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def jupyter_server(runtime: Path, base_url: str, pid: int = FAKE_SERVER_PID) -> dict[str, str]:
     """The environment a kernel started by a Jupyter server at ``base_url`` has."""
     info = {"base_url": base_url, "pid": pid, "port": 8888, "url": f"http://127.0.0.1:8888{base_url}"}

@@ -29,7 +29,8 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, open_chat, send
+from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_chat, send
+from sockets import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parents[1]  # where chat_app.py is
@@ -43,7 +44,7 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.browser,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 SERVE_CHAT = f"""
@@ -67,17 +68,6 @@ async def where(request):
 
 writer = await serve(Starlette(routes=[Route("/where", where, name="where")]))
 """
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_until_answers(url: str, process: subprocess.Popen[bytes], headers: dict[str, str],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import warnings
@@ -16,10 +15,12 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from apps import boom, events
 from chat_app import Echo, Homepage
+from sockets import open_fds
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
@@ -29,11 +30,6 @@ from playground.endpoints import HTTPEndpoint, WebSocketEndpoint
 from playground.server import NetworkExposureWarning, Server, ServerStartupError
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # -- the app both modes are exercised against ----------------------------------------------------------
@@ -117,24 +113,9 @@ async def read_cookie(request: Request) -> Response:
     return PlainTextResponse(request.cookies.get("flavour", "none"))
 
 
-async def events(request: Request) -> Response:
-    async def endless() -> Any:
-        number = 0
-        while True:
-            yield f"data: {number}\n\n"
-            number += 1
-            await asyncio.sleep(0.005)
-
-    return StreamingResponse(endless(), media_type="text/event-stream")
-
-
 async def slow(request: Request) -> Response:
     await asyncio.sleep(3600)
     return PlainTextResponse("never")
-
-
-async def boom(request: Request) -> Response:
-    raise ValueError("boom in the app")
 
 
 app = Starlette(routes=[
@@ -343,10 +324,6 @@ async def test_stop_frees_the_port_and_the_server_starts_again_on_it() -> None:
     await again.stop()
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
 async def cycle() -> None:
     async with serve(app) as server, Client(server.url) as client:
         assert (await client.get("/items/x")).status_code == 200
@@ -494,6 +471,26 @@ async def test_a_port_in_use_is_a_clear_error() -> None:
     async with serve(app) as server:
         with pytest.raises(OSError, match=f"cannot serve on 127.0.0.1:{server.port}"):
             await serve(app, port=server.port)
+
+
+async def test_a_live_session_refuses_the_same_bad_input() -> None:
+    # The bad input the in-process client refuses (client/test_edge_cases.py), over a real connection.
+    async with serve(Echo) as server:
+        live = Client(server.url, timeout=2)
+        with anyio.fail_after(5):
+            with pytest.raises(ValueError, match="timeout must be a positive number"):
+                await live.get("/", timeout=float("nan"))
+            async with live.websocket_connect("/") as ws:
+                with pytest.raises(TypeError, match=r"websocket\.receive"):
+                    await ws.send("hello")  # type: ignore[arg-type]
+                with pytest.raises(ValueError, match="timeout must be a positive number"):
+                    await ws.receive_text(timeout=float("nan"))
+                with pytest.raises(ValueError, match="close code"):
+                    await ws.close(code=5000)
+                await ws.send_text("still open")
+                assert await ws.receive_text() == "Message text was: still open"
+            assert ws.close_code == 1000
+        await live.aclose()
 
 
 def lifespan_app(startup: str) -> Starlette:

@@ -15,7 +15,6 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import os
 import socket
 import struct
 from collections import Counter
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 import pytest
+from sockets import open_fds
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -42,11 +42,6 @@ pytestmark = pytest.mark.anyio
 
 BIG_CHUNK = 64 * 1024
 BIG_CHUNKS = 128  # 8 MiB: twice what the kernel buffers for a socket here (tcp_wmem 4 MiB), so the app waits
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # -- the app: it records what it saw, so the tests can check what reached it ---------------------------------
@@ -138,10 +133,6 @@ def make_app(seen: Seen) -> Starlette:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 async def settled_fds(baseline: int, within: float = 3.0) -> int:

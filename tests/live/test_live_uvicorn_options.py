@@ -9,9 +9,10 @@ import socket
 import anyio
 import httpx
 import pytest
+from apps import boom, events
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from playground import serve
@@ -21,28 +22,8 @@ pytestmark = pytest.mark.anyio
 HTTP_PROTOCOLS = sorted(uvicorn_http_protocols())
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-async def events(request: Request) -> Response:
-    async def forever():  # type: ignore[no-untyped-def]
-        number = 0
-        while True:
-            yield f"data: {number}\n\n"
-            number += 1
-            await asyncio.sleep(0.01)
-
-    return StreamingResponse(forever(), media_type="text/event-stream")
-
-
 async def hello(request: Request) -> Response:
     return PlainTextResponse("hello")
-
-
-async def boom(request: Request) -> Response:
-    raise ValueError("boom in the app")
 
 
 app = Starlette(routes=[Route("/events", events), Route("/hello", hello), Route("/boom", boom)])

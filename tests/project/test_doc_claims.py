@@ -10,6 +10,8 @@ from starlette.types import Receive, Scope, Send
 
 from playground import Client
 
+pytestmark = pytest.mark.anyio
+
 
 class Boom(Exception):
     pass
@@ -30,9 +32,8 @@ async def crash_after_the_body(scope: Scope, receive: Receive, send: Send) -> No
 CRASHES = {"mid-body": (crash_mid_body, b"part"), "after-the-body": (crash_after_the_body, b"whole")}
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("crash", CRASHES, ids=list(CRASHES))
-async def test_a_streamed_response_carries_the_error_it_did_not_raise(anyio_backend: str, crash: str) -> None:
+async def test_a_streamed_response_carries_the_error_it_did_not_raise(crash: str) -> None:
     app, body = CRASHES[crash]
     client = Client(app, raise_app_exceptions=False, lifespan="off", timeout=2)
     read = await client.get("/")
@@ -45,8 +46,7 @@ async def test_a_streamed_response_carries_the_error_it_did_not_raise(anyio_back
         assert response.trace is not None and response.trace.outcome == "raised Boom"
 
 
-@pytest.mark.anyio
-async def test_a_stream_left_early_keeps_no_error_of_its_own(anyio_backend: str) -> None:
+async def test_a_stream_left_early_keeps_no_error_of_its_own() -> None:
     async def endless(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         while True:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sockets import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,17 +92,11 @@ def test_every_public_name_is_importable() -> None:
         assert getattr(playground, name) is not None, name
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.timeout(240)
 def test_make_lab_answers_on_its_port() -> None:
     if not (ROOT / ".venv" / "bin" / "jupyter-lab").exists():
         pytest.skip("JupyterLab is not installed in .venv (make test installs it with the test extra)")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "LAB_ARGS": "--no-browser --ServerApp.token=probe"}
     lab = subprocess.Popen(["make", "-s", "lab"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)

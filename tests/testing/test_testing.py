@@ -23,6 +23,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from playground import AppTimeout, Client, WebSocketEndpoint
 from playground.testing import TestClient
 
+pytestmark = pytest.mark.anyio
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "install httpx2": Starlette's client is here only to compare with
     from starlette import testclient as starlette_testclient
@@ -144,7 +146,7 @@ def test_a_push_promise_is_taken_when_the_scope_offers_push(backend: str) -> Non
     assert response.trace.types[0] == "http.response.push"
 
 
-async def test_an_unoffered_push_is_still_a_protocol_error_for_client(anyio_backend: str) -> None:
+async def test_an_unoffered_push_is_still_a_protocol_error_for_client() -> None:
     async def push_anyway(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.push", "path": "/x", "headers": []})
 
@@ -187,12 +189,12 @@ def test_the_appʼs_websocketdisconnect_is_raised_from_the_block(backend: str) -
         assert raised.value.code == 1000
 
 
-async def test_client_keeps_the_appʼs_websocketdisconnect_to_itself(anyio_backend: str) -> None:
+async def test_client_keeps_the_appʼs_websocketdisconnect_to_itself() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws", reads_until_disconnect)])
     async with Client(app).websocket_connect("/ws") as ws:
         await ws.send_text("hi")
         assert await ws.receive_text() == "hi"
-    assert ws.closed_by == "client" and isinstance(ws.task.exception, WebSocketDisconnect)
+    assert ws.closed_by == "client" and isinstance(ws.app_exception, WebSocketDisconnect)
 
 
 def test_on_disconnect_runs_to_its_end(backend: str) -> None:
@@ -383,7 +385,7 @@ def test_each_wait_is_bounded(backend: str) -> None:
             pass  # the app never ends after the client has gone
 
 
-async def test_an_explicit_port_0_reaches_the_scope(anyio_backend: str) -> None:
+async def test_an_explicit_port_0_reaches_the_scope() -> None:
     # Starlette's client keeps it; the scope used to fall back to the scheme's default port.
     response = await Client(echo_scope, base_url="http://[::1]:0").get("/")
     assert response.json()["server"] == ["::1", 0]
