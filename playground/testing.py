@@ -32,7 +32,7 @@ import httpx
 
 from ._asgi import app_name
 from ._inprocess.http import AppBodyStream
-from ._inprocess.websocket import ASGIWebSocketSession
+from ._inprocess.websocket import InProcessWebSocketSession
 from .client import Client
 from .errors import ClientDisconnected, LifespanError, WebSocketDenied
 from .response import Response, read_body
@@ -439,7 +439,7 @@ class TestClient:
         unknown = {name for name, value in kwargs.items() if value is not None}
         if unknown:
             raise TypeError(f"websocket_connect() got arguments it does not take: {', '.join(sorted(unknown))}")
-        assert isinstance(session, ASGIWebSocketSession)
+        assert isinstance(session, InProcessWebSocketSession)
         session.raise_app_exceptions = True  # Starlette's client raises a WebSocket app's error whatever the setting
         session.quiet_late_close = True
         return WebSocketTestSession(self, session)
@@ -574,7 +574,7 @@ class WebSocketTestSession:
     exception the app ended with, its own ``WebSocketDisconnect`` included, is raised from the block.
     """
 
-    def __init__(self, client: TestClient, session: ASGIWebSocketSession) -> None:
+    def __init__(self, client: TestClient, session: InProcessWebSocketSession) -> None:
         self._client = client
         self.session = session
         self.app = client.app

@@ -192,7 +192,7 @@ async def test_client_keeps_the_appʼs_websocketdisconnect_to_itself(anyio_backe
     async with Client(app).websocket_connect("/ws") as ws:
         await ws.send_text("hi")
         assert await ws.receive_text() == "hi"
-    assert ws.closed_by == "client" and isinstance(ws.task.exception, WebSocketDisconnect)
+    assert ws.closed_by == "client" and isinstance(ws.app_exception, WebSocketDisconnect)
 
 
 def test_on_disconnect_runs_to_its_end(backend: str) -> None:
