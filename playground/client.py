@@ -177,6 +177,8 @@ class Client:
             self.transport = NetworkTransport(str(app), max_message_size=max_message_size)
             base_url = base_url or str(app)
         else:
+            if not callable(app):
+                raise TypeError(f"Client() needs an ASGI app (a callable) or a URL string, got {app!r:.80}")
             from ._inprocess.transport import InProcessTransport
 
             self.transport = InProcessTransport(

@@ -34,7 +34,7 @@ from ._asgi import app_name
 from ._inprocess.http import AppBodyStream
 from ._inprocess.websocket import InProcessWebSocketSession
 from .client import Client
-from .errors import ClientDisconnected, LifespanError, WebSocketDenied
+from .errors import ClientDisconnected, LifespanError, WebSocketDenied, check_timeout
 from .response import Response, read_body
 
 # WebSocketDenialResponse, Starlette's class, is also importable from here (see __getattr__).
@@ -262,7 +262,7 @@ class TestClient:
 
     @timeout.setter
     def timeout(self, value: float | None) -> None:
-        self._client._timeout(value)  # checked as a call's would be
+        check_timeout(value)
         self._client.timeout = value
 
     @property

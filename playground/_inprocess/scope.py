@@ -86,7 +86,7 @@ def _common(
 ) -> dict[str, Any]:
     _, path, raw_path, query, server = _parts_of(request.url, scheme)
     scope: dict[str, Any] = {
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "asgi": ASGI.copy(),
         "http_version": "1.1",
         "scheme": scheme,
         "path": path,

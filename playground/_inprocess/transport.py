@@ -27,8 +27,6 @@ class InProcessTransport:
         client: tuple[str, int], lifespan: LifespanMode, max_message_size: int | None,
         block_threshold: float | None = None,
     ) -> None:
-        if not callable(app):
-            raise TypeError(f"Client() needs an ASGI app (a callable) or a URL string, got {app!r:.80}")
         self.app = app
         self.grace = grace
         self.raise_app_exceptions = raise_app_exceptions
