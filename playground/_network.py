@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._browser import IN_BROWSER, live_mode_unavailable
-from ._inprocess.scope import WEBSOCKET_SCHEMES, http_scope, parse_subprotocols, websocket_scope
+from ._inprocess.scope import http_scope, parse_subprotocols, websocket_scope, websocket_url
 from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect
 from .response import Response
 from .trace import Trace
@@ -161,9 +161,7 @@ class NetworkWebSocketSession(WebSocketSession):
     peer = "server"  # a close frame could be the app's or the server's own (1001 when it shuts down)
 
     def __init__(self, request: httpx.Request, *, timeout: float | None, max_message_size: int | None) -> None:
-        scheme = WEBSOCKET_SCHEMES.get(request.url.scheme, request.url.scheme)
-        url = str(request.url.copy_with(scheme=scheme))
-        super().__init__(url, timeout=timeout, max_message_size=max_message_size)
+        super().__init__(websocket_url(request.url), timeout=timeout, max_message_size=max_message_size)
         self.request = request
         self.trace = Trace(websocket_scope(request, client=None, state=None),  # type: ignore[arg-type]
                            seen_from="client")

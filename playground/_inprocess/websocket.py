@@ -31,6 +31,7 @@ from . import watchdog
 from .app_task import APP_ENDED, AppTask, Ending
 from .channel import TIMEOUT, Channel
 from .http import server_error
+from .scope import websocket_url
 
 
 def _utf8_size(text: str, limit: int) -> int:
@@ -46,9 +47,7 @@ class InProcessWebSocketSession(WebSocketSession):
         self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, *, timeout: float | None,
         grace: float, raise_app_exceptions: bool, max_message_size: int | None,
     ) -> None:
-        # ws:// or wss://, as the scope says (a string edit: parsing a URL again costs a tenth of a connect)
-        url = scope["scheme"] + str(request.url)[len(request.url.scheme):]
-        super().__init__(url, timeout=timeout, max_message_size=max_message_size)
+        super().__init__(websocket_url(request.url), timeout=timeout, max_message_size=max_message_size)
         self.request: httpx.Request | None = request
         self.grace = grace
         self.raise_app_exceptions = raise_app_exceptions
