@@ -72,6 +72,19 @@ def traced_get(client: Client, traces: list[Trace]) -> Callable[[], Awaitable[An
     return get
 
 
+def read_forever(client: Client, responses: list[Any], chunks: list[bytes]) -> Callable[[], Awaitable[None]]:
+    """Stream ``GET /`` and read it to the end (which the test cancels first), keeping the response
+    (its trace says how the app's call ended) and the chunks."""
+
+    async def read() -> None:
+        async with client.stream("GET", "/") as response:
+            responses.append(response)
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+
+    return read
+
+
 def asyncio_tasks(backend: str) -> set[asyncio.Task[Any]]:
     return asyncio.all_tasks() if backend == "asyncio" else set()
 
@@ -189,13 +202,7 @@ async def test_cancelling_a_stream_tells_a_listening_app_that_the_client_left(an
     chunks: list[bytes] = []
     responses: list[Any] = []
 
-    async def read_forever() -> None:
-        async with client.stream("GET", "/") as response:
-            responses.append(response)
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-
-    elapsed = await cancel_when_started(probe, read_forever)
+    elapsed = await cancel_when_started(probe, read_forever(client, responses, chunks))
 
     assert chunks == [b"data: first\n\n"]
     assert probe.received[-1] == {"type": "http.disconnect"}
@@ -211,14 +218,9 @@ async def test_cancelling_a_stream_stops_an_app_that_only_sends(anyio_backend: s
     probe = Probe()
     client = Client(endless_stream(probe), timeout=None, grace=GRACE)
     responses: list[Any] = []
+    chunks: list[bytes] = []
 
-    async def read_forever() -> None:
-        async with client.stream("GET", "/") as response:
-            responses.append(response)
-            async for _ in response.aiter_bytes():
-                pass
-
-    elapsed = await cancel_when_started(probe, read_forever)
+    elapsed = await cancel_when_started(probe, read_forever(client, responses, chunks))
 
     # Its next send after the client left raised OSError (ASGI spec 2.4): the app ended.
     assert probe.outcome == "raised ClientDisconnected"
@@ -240,14 +242,9 @@ async def test_cancelling_a_stream_cancels_a_stuck_app_after_the_grace(anyio_bac
 
     client = Client(probe.watch(app), timeout=None, grace=GRACE)
     responses: list[Any] = []
+    chunks: list[bytes] = []
 
-    async def read_forever() -> None:
-        async with client.stream("GET", "/") as response:
-            responses.append(response)
-            async for _ in response.aiter_bytes():
-                pass
-
-    elapsed = await cancel_when_started(probe, read_forever)
+    elapsed = await cancel_when_started(probe, read_forever(client, responses, chunks))
 
     assert probe.outcome == "cancelled"
     assert GRACE <= elapsed < BOUND  # the app had its grace before being cancelled
