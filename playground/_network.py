@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._browser import IN_BROWSER, live_mode_unavailable
-from ._inprocess.scope import http_scope, parse_subprotocols, websocket_scope
-from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect, check_timeout
+from ._inprocess.scope import http_scope, parse_subprotocols, websocket_scope, websocket_url
+from .errors import AppTimeout, MessageTooLarge, WebSocketDenied, WebSocketDisconnect
 from .response import Response
 from .trace import Trace
 from .websocket import WebSocketSession
@@ -111,6 +111,7 @@ class NetworkTransport:
 
     @property
     def state(self) -> None:
+        """None: the server's app keeps its lifespan state where a client cannot see it."""
         return None
 
     def describe(self) -> str:
@@ -160,9 +161,7 @@ class NetworkWebSocketSession(WebSocketSession):
     peer = "server"  # a close frame could be the app's or the server's own (1001 when it shuts down)
 
     def __init__(self, request: httpx.Request, *, timeout: float | None, max_message_size: int | None) -> None:
-        scheme = {"http": "ws", "https": "wss"}.get(request.url.scheme, request.url.scheme)
-        url = str(request.url.copy_with(scheme=scheme))
-        super().__init__(url, timeout=timeout, max_message_size=max_message_size)
+        super().__init__(websocket_url(request.url), timeout=timeout, max_message_size=max_message_size)
         self.request = request
         self.trace = Trace(websocket_scope(request, client=None, state=None),  # type: ignore[arg-type]
                            seen_from="client")
@@ -247,14 +246,13 @@ class NetworkWebSocketSession(WebSocketSession):
     async def receive(self, timeout: float | None = None) -> dict[str, Any]:
         __tracebackhide__ = True
         connection = self._connected()
+        timeout = self._receive_timeout(timeout)
         if self._pending:
             return self._pending.popleft()
         if self._close_message is not None:
             return self._close_message
         from websockets.exceptions import ConnectionClosed
 
-        check_timeout(timeout)
-        timeout = self.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(timeout):
                 data = await connection.recv()

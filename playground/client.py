@@ -20,7 +20,7 @@ from ._history import History
 from ._inprocess.app_task import BLOCK_THRESHOLD
 from ._inprocess.lifespan import LifespanMode
 from ._inprocess.scope import DEFAULT_PORTS, remember
-from .errors import check_timeout
+from .errors import check_choice, check_grace, check_message_size, check_timeout
 from .response import Response
 from .websocket import WebSocketSession
 
@@ -112,11 +112,17 @@ UNSET: Any = _Unset()
 
 
 class Transport(Protocol):
+    """What ``Client`` needs below it: ``_inprocess.transport.InProcessTransport`` (the app, called
+    in-process) or ``_network.NetworkTransport`` (a server, over sockets)."""
+
     async def request(self, request: httpx.Request, *, timeout: float | None, stream: bool) -> Response: ...
     def websocket(self, request: httpx.Request, *, timeout: float | None) -> WebSocketSession: ...
     async def startup(self, timeout: float | None) -> None: ...
     async def shutdown(self) -> None: ...
     def describe(self) -> str: ...
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The lifespan state the app set at startup; None without lifespan, or where it is out of sight."""
 
 
 class Client:
@@ -125,8 +131,8 @@ class Client:
     ``timeout`` (seconds) bounds every wait for the app; ``None`` waits forever. ``grace`` is how long
     an app gets to finish after the client has gone before it is cancelled. ``block_threshold``
     (seconds, ``None`` for never) is how long an app may block the event loop while the client waits
-    before it is reported; past the call's timeout it is stopped (in-process, on asyncio; see
-    ``playground._inprocess.watchdog``). ``async with Client(app)``
+    before it is reported; past the call's timeout it is stopped (in-process, on asyncio; see the
+    README's "When a kernel hangs"). ``async with Client(app)``
     also runs the app's lifespan (``lifespan="auto"`` skips it for apps that do not support it,
     ``"on"`` insists, ``"off"`` never runs it).
     """
@@ -155,11 +161,12 @@ class Client:
         history: int = 50,
         block_threshold: float | None = BLOCK_THRESHOLD,
     ) -> None:
+        # Checked here once, for both transports (and TestClient, which passes its own on).
         check_timeout(timeout)
-        if block_threshold is not None:
-            check_timeout(block_threshold, "block_threshold")
-        if lifespan not in ("auto", "on", "off"):
-            raise ValueError(f"lifespan must be 'auto', 'on' or 'off', got {lifespan!r}")
+        check_timeout(block_threshold, "block_threshold")
+        check_grace(grace)
+        check_message_size(max_message_size)
+        check_choice("lifespan", lifespan, ("auto", "on", "off"))
         self.app = app
         self.timeout = timeout
         self.follow_redirects = follow_redirects
@@ -170,9 +177,11 @@ class Client:
             self.transport = NetworkTransport(str(app), max_message_size=max_message_size)
             base_url = base_url or str(app)
         else:
-            from ._inprocess.transport import ASGITransport
+            if not callable(app):
+                raise TypeError(f"Client() needs an ASGI app (a callable) or a URL string, got {app!r:.80}")
+            from ._inprocess.transport import InProcessTransport
 
-            self.transport = ASGITransport(
+            self.transport = InProcessTransport(
                 app, grace=grace, raise_app_exceptions=raise_app_exceptions, root_path=root_path,
                 client=client, lifespan=lifespan, max_message_size=max_message_size,
                 block_threshold=block_threshold,
@@ -478,7 +487,7 @@ class Client:
     @property
     def state(self) -> dict[str, Any] | None:
         """The lifespan state the app set at startup (None without lifespan)."""
-        return getattr(self.transport, "state", None)
+        return self.transport.state
 
     def __repr__(self) -> str:
         return f"<Client {self.transport.describe()} at {self.base_url}>"

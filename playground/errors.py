@@ -8,7 +8,7 @@ shows the cell and the app.
 from __future__ import annotations
 
 import linecache
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.websockets import WebSocketDisconnect as _StarletteWebSocketDisconnect
@@ -93,6 +93,9 @@ class ClientDisconnected(OSError):
     """Raised in the app by ``send()`` once the client has gone (ASGI spec 2.4)."""
 
 
+# -- argument checks: one home for each, so that bad input gets the same clear error everywhere ----
+
+
 def check_timeout(timeout: Any, name: str = "timeout") -> None:
     """A timeout is ``None`` (no bound) or a positive number of seconds.
 
@@ -105,6 +108,32 @@ def check_timeout(timeout: Any, name: str = "timeout") -> None:
         raise TypeError(f"{name} must be a positive number of seconds or None, got {timeout!r}")
     if not timeout > 0:
         raise ValueError(f"{name} must be a positive number of seconds or None, got {timeout!r}")
+
+
+def check_grace(grace: Any) -> None:
+    """A grace period is a number of seconds, 0 or more (0: cancel at once); never None, so that an
+    app that ignores the client's leaving is cancelled after it, whatever it does."""
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)):
+        raise TypeError(f"grace must be a number of seconds (0 or more), got {grace!r}")
+    if not 0 <= grace < float("inf"):
+        raise ValueError(f"grace must be a number of seconds (0 or more), got {grace!r}")
+
+
+def check_message_size(size: Any) -> None:
+    """``max_message_size`` is a positive number of bytes, or ``None`` for no limit."""
+    if size is None:
+        return
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"max_message_size must be a positive number of bytes or None, got {size!r}")
+    if size <= 0:
+        raise ValueError(f"max_message_size must be a positive number of bytes or None, got {size!r}")
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """One of a few words, such as ``lifespan`` ('auto', 'on', 'off') or a JSON ``mode``."""
+    if value not in choices:
+        words = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+        raise ValueError(f"{name} must be {words}, got {value!r}")
 
 
 class AppTimeout(TimeoutError):
@@ -187,7 +216,11 @@ def describe_frames(frames: list[Frame]) -> str:
         return ""
     user = [i for i, f in enumerate(frames)
             if not any(part in f.filename.replace("\\", "/") for part in _MACHINERY)]
-    position = user[-1] if user else len(frames) - 1
+    return describe_frame_at(frames, user[-1] if user else len(frames) - 1)
+
+
+def describe_frame_at(frames: list[Frame], position: int) -> str:
+    """``frames[position]`` as an error names it: 'Slow.get, line 5: time.sleep(2) (inside sleep)'."""
     frame = frames[position]
     text = f"{frame.qualname}, line {frame.lineno}"
     if frame.line:
@@ -198,12 +231,20 @@ def describe_frames(frames: list[Frame]) -> str:
     return text
 
 
+def frame_of(frame: FrameType, lineno: int | None = None) -> Frame:
+    """A frame as errors and displays keep it: names and the source line, not the live frame object
+    (which would keep every local of the app alive). ``lineno`` defaults to where the frame is now."""
+    code = frame.f_code
+    if lineno is None:
+        lineno = frame.f_lineno or code.co_firstlineno
+    return Frame(code.co_qualname, code.co_filename, lineno,
+                 linecache.getline(code.co_filename, lineno, frame.f_globals).strip())
+
+
 def frames_of(tb: TracebackType | None) -> list[Frame]:
     """The frames of a traceback, outermost first."""
     frames = []
     while tb is not None:
-        code = tb.tb_frame.f_code
-        line = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
-        frames.append(Frame(code.co_qualname, code.co_filename, tb.tb_lineno, line))
+        frames.append(frame_of(tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
     return frames

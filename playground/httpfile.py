@@ -148,7 +148,9 @@ class WebSocketSpec:
     @property
     def subprotocols(self) -> list[str]:
         values = [v for n, v in self.headers if n.lower() == "sec-websocket-protocol"]
-        return [p.strip() for value in values for p in value.split(",") if p.strip()]
+        from ._inprocess.scope import parse_subprotocols  # the scope's split; imported when asked
+
+        return parse_subprotocols(values)
 
 
 Spec = HTTPRequestSpec | WebSocketSpec

@@ -32,9 +32,9 @@ import httpx
 
 from ._asgi import app_name
 from ._inprocess.http import AppBodyStream
-from ._inprocess.websocket import ASGIWebSocketSession
+from ._inprocess.websocket import InProcessWebSocketSession
 from .client import Client
-from .errors import ClientDisconnected, LifespanError, WebSocketDenied
+from .errors import ClientDisconnected, LifespanError, WebSocketDenied, check_timeout
 from .response import Response, read_body
 
 # WebSocketDenialResponse, Starlette's class, is also importable from here (see __getattr__).
@@ -262,7 +262,7 @@ class TestClient:
 
     @timeout.setter
     def timeout(self, value: float | None) -> None:
-        self._client._timeout(value)  # checked as a call's would be
+        check_timeout(value)
         self._client.timeout = value
 
     @property
@@ -439,7 +439,7 @@ class TestClient:
         unknown = {name for name, value in kwargs.items() if value is not None}
         if unknown:
             raise TypeError(f"websocket_connect() got arguments it does not take: {', '.join(sorted(unknown))}")
-        assert isinstance(session, ASGIWebSocketSession)
+        assert isinstance(session, InProcessWebSocketSession)
         session.raise_app_exceptions = True  # Starlette's client raises a WebSocket app's error whatever the setting
         session.quiet_late_close = True
         return WebSocketTestSession(self, session)
@@ -543,7 +543,9 @@ def _as_starlette_gives(response: Response) -> Response:
     trace = response.trace
     assert trace is not None
     if response.app_exception is not None and "http.response.start" not in trace.types:
-        # A crash before the response started, exceptions off: Starlette's empty 500.
+        # A crash before the response started, exceptions off: Starlette's empty 500, on purpose not
+        # the in-process server's "Internal Server Error" (``_inprocess.http.server_error``): a suite
+        # written for Starlette's client may assert that empty body.
         empty = Response(500, request=response.request)
         read_body(empty, b"")
         empty.trace, empty.app_exception = trace, response.app_exception
@@ -574,7 +576,7 @@ class WebSocketTestSession:
     exception the app ended with, its own ``WebSocketDisconnect`` included, is raised from the block.
     """
 
-    def __init__(self, client: TestClient, session: ASGIWebSocketSession) -> None:
+    def __init__(self, client: TestClient, session: InProcessWebSocketSession) -> None:
         self._client = client
         self.session = session
         self.app = client.app

@@ -54,10 +54,6 @@ class Trace:
             self._recorded = None
         return self._events
 
-    @events.setter
-    def events(self, events: list[TraceEvent]) -> None:
-        self._events, self._recorded = events, None
-
     def record(self, direction: Direction, message: dict[str, Any]) -> None:
         offset = time.perf_counter() - self.started_at
         if self._recorded is not None:

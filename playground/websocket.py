@@ -15,10 +15,14 @@ from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
-from .errors import MessageTooLarge, WebSocketDisconnect
+import anyio
+
+from .errors import MessageTooLarge, WebSocketDisconnect, check_choice, check_timeout
 from .trace import Trace
 
 __all__ = ["TranscriptLine", "WebSocketSession"]
+
+_MODES = ("text", "binary")  # how JSON goes: as a text message or as UTF-8 bytes
 
 
 class TranscriptLine(NamedTuple):
@@ -85,6 +89,34 @@ class WebSocketSession:
         """Keep a message a typed receive could not use, so the next receive gets it."""
         raise NotImplementedError
 
+    def _receive_timeout(self, timeout: float | None) -> float | None:
+        """A receive's timeout, checked: its own, else the session's."""
+        check_timeout(timeout)
+        return self.timeout if timeout is None else timeout
+
+    #: Where the client cannot see the app (over the network), how long without a message is taken to
+    #: mean that it has nothing more to say, for ``receive_replies`` (seconds).
+    quiet_period = 0.2
+
+    async def receive_replies(self) -> list[dict[str, Any]]:
+        """Receive what the app says before it waits for the client again: its raw messages in order,
+        a ``websocket.close`` last if it closed (``%%ws`` takes the replies to each line this way).
+
+        In-process that moment is exact: the app is waiting in ``receive()`` with nothing queued for
+        it. Over the network it can only be guessed: no message for ``quiet_period`` seconds.
+        """
+        __tracebackhide__ = True
+        replies: list[dict[str, Any]] = []
+        while not self.closed:
+            with anyio.move_on_after(self.quiet_period) as scope:
+                message = await self.receive()
+            if scope.cancelled_caught:
+                break
+            replies.append(message)
+            if message["type"] == "websocket.close":
+                break
+        return replies
+
     # -- the typed helpers, Starlette TestClient's names -----------------------------------------
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -111,12 +143,11 @@ class WebSocketSession:
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         __tracebackhide__ = True
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        check_choice("mode", mode, _MODES)
         if mode == "text":
             await self.send_text(text)
-        elif mode == "binary":
-            await self.send_bytes(text.encode("utf-8"))
         else:
-            raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+            await self.send_bytes(text.encode("utf-8"))
 
     async def receive_text(self, timeout: float | None = None) -> str:
         __tracebackhide__ = True
@@ -128,8 +159,7 @@ class WebSocketSession:
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
         __tracebackhide__ = True
-        if mode not in ("text", "binary"):
-            raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+        check_choice("mode", mode, _MODES)
         data = await self._receive_kind("text" if mode == "text" else "bytes", timeout)
         return json.loads(data)
 

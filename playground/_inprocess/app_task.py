@@ -2,7 +2,8 @@
 
 The task is not bound to a task group on purpose: when the app has to be cancelled (a timeout, the
 caller went away) and it ignores the cancellation, the client lets it go instead of hanging the
-kernel with it. How the call ended, and where it was suspended when cancelled, is kept for errors.
+kernel with it. How the call ended (its ``Ending``), and where it was suspended when cancelled, is
+kept for errors.
 
 Cancelling: on trio the call runs in its own cancel scope. On asyncio it is ``Task.cancel()``, held
 back while the app is inside a shielded anyio scope (Starlette closes files under one) and delivered
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import enum
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -33,17 +35,40 @@ SHIELD_RECHECK = 0.005  # seconds between looks at a shielded app that is to be 
 #: An app step that keeps the event loop longer than this (seconds) is reported as a block.
 BLOCK_THRESHOLD = 0.2
 
+#: What a task puts on its owner's channel when the app's call has ended, however it ended
+#: (``AppTask.ending`` says how). Told apart by identity; a tuple, like the HTTP exchange's events.
+APP_ENDED = ("app ended",)
+
+
+class Ending(enum.Enum):
+    """How an app's call ended; ``AppTask.ending`` records it once, and the trace says it in a word."""
+
+    RETURNED = "returned"
+    RAISED = "raised"  # the app's own exception, in ``AppTask.exception``
+    CANCELLED = "cancelled by the client"  # a timeout, or the caller went away: ``waiting_at`` says where
+    #: cancelled by something else (a cell that cancels every task, the loop shutting down), before
+    #: its first step or during the call
+    CANCELLED_ELSEWHERE = "cancelled elsewhere"
+    STOPPED = "stopped"  # by the watchdog, for blocking the event loop past the client's timeout
+
+    def outcome(self, exception: BaseException | None) -> str:
+        """The trace's word for it (``Trace.outcome``)."""
+        if self is Ending.RAISED:
+            return f"raised {type(exception).__name__}"
+        if self is Ending.CANCELLED or self is Ending.CANCELLED_ELSEWHERE:
+            return "cancelled"
+        return self.value  # "returned", "stopped"
+
 
 class AppTask:
     __slots__ = (
-        "_cancel_requested", "_cancelled_exc", "_done", "_ended_item", "_ended_to", "_handle", "app",
-        "cancelled", "exception", "finished", "receive", "scope", "send", "stopped", "trace", "waiting_at",
-        "watch",
+        "_cancel_requested", "_cancelled_exc", "_done", "_ended_to", "_handle", "app", "ending", "exception",
+        "receive", "scope", "send", "trace", "waiting_at", "watch",
     )
 
     def __init__(
         self, app: ASGIApp, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any],
-        trace: Trace, ended_to: Channel[Any], ended_item: Any,
+        trace: Trace, ended_to: Channel[Any],
     ) -> None:
         self.app = app
         self.scope = scope
@@ -52,20 +77,22 @@ class AppTask:
         self.receive = receive
         self.send = send
         self.trace = trace
-        self._ended_to = ended_to  # ``ended_item`` is put on it when the call has ended
-        self._ended_item = ended_item
+        self._ended_to = ended_to  # ``APP_ENDED`` is put on it when the call has ended
         self._done: Channel[bool] | None = None  # made when someone waits for the end
         self._handle: Any = None  # the asyncio Task, or the trio CancelScope around the call
         self._cancel_requested = False
         self._cancelled_exc: type[BaseException] = asyncio.CancelledError
-        self.finished = False
-        self.cancelled = False
+        #: how the call ended; None while it runs
+        self.ending: Ending | None = None
         self.exception: BaseException | None = None
         #: where the app was suspended when it was cancelled, innermost frame last
         self.waiting_at: list[Frame] = _NO_FRAMES
         #: the block threshold (seconds) while the client waits, None for no watchdog
         self.watch: float | None = BLOCK_THRESHOLD
-        self.stopped = False  # stopped by the client for blocking the event loop past the timeout
+
+    @property
+    def finished(self) -> bool:
+        return self.ending is not None
 
     def start(self) -> None:
         loop = running_loop()
@@ -103,40 +130,41 @@ class AppTask:
             if self.watch is not None and watchdog.stopped_by_client(self, exc):
                 # The watchdog stopped an app that blocked the loop past the timeout: its line is here.
                 watchdog.mark_stopped(self)
-                self.stopped = True
                 self.waiting_at = watchdog.app_frames(frames_of(_innermost(exc).__traceback__)[1:])
-                self.trace.finish("stopped")
+                self._end(Ending.STOPPED)
                 return
             if isinstance(exc, self._cancelled_exc):
-                self.cancelled = True
-                self.trace.finish("cancelled")
-                if self._cancel_requested:
-                    self.waiting_at = frames_of(exc.__traceback__)[1:]
-                    if isinstance(exc, asyncio.CancelledError):
-                        return  # our own cancel: the task simply ends
-                raise  # trio's scope absorbs our own; anything else is the loop shutting down
+                if not self._cancel_requested:
+                    self._end(Ending.CANCELLED_ELSEWHERE)
+                    raise  # the loop shutting down, say: not ours to absorb
+                self.waiting_at = frames_of(exc.__traceback__)[1:]
+                self._end(Ending.CANCELLED)
+                if isinstance(exc, asyncio.CancelledError):
+                    return  # our own cancel: the task simply ends
+                raise  # trio's scope absorbs our own
             if isinstance(exc, TypeError) and "'await' expression" in str(exc) and _raised_here(exc):
                 exc = _not_awaitable(self.app, exc)
-            self.exception = exc  # the app's own error, kept for the caller to raise
-            self.trace.finish(f"raised {type(exc).__name__}")
+            self._end(Ending.RAISED, exc)  # the app's own error, kept for the caller to raise
         else:
-            self.trace.finish("returned")
-        finally:
-            self._ended()
+            self._end(Ending.RETURNED)
+
+    def _end(self, ending: Ending, exception: BaseException | None = None) -> None:
+        self.ending = ending
+        self.exception = exception
+        self.trace.finish(ending.outcome(exception))
+        self.app = self.receive = self.send = None  # type: ignore[assignment]  # see __init__
+        if self._done is not None:
+            self._done.put(True)
+        self._ended_to.put(APP_ENDED)
+        _running.pop(self._handle, None)
 
     @property
     def ended_as(self) -> str:
         """How the call ended, for an error saying what the app did not send: an app cancelled by the
-        client itself never gets this far (that is an ``AppTimeout``), so a cancel came from elsewhere."""
-        return "the app's task was cancelled, not by the client," if self.cancelled else "the app returned"
-
-    def _ended(self) -> None:
-        self.finished = True
-        self.app = self.receive = self.send = None  # type: ignore[assignment]  # see __init__
-        if self._done is not None:
-            self._done.put(True)
-        self._ended_to.put(self._ended_item)
-        _running.pop(self._handle, None)
+        client never gets this far (that is an ``AppTimeout``), nor one that raised (that is the error)."""
+        if self.ending is Ending.CANCELLED_ELSEWHERE:
+            return "the app's task was cancelled, not by the client,"
+        return "the app returned"
 
     def cancel(self) -> None:
         self._cancel_requested = True
@@ -192,7 +220,7 @@ class AppTask:
                 item = await channel.get(timeout)
             finally:
                 block = watchdog.end(self) if watched else None
-            if block is not None or self.stopped:
+            if block is not None or self.ending is Ending.STOPPED:
                 self.blocked(block, phase, timeout)
             if item is TIMEOUT:
                 await self.abandon(grace)
@@ -211,7 +239,7 @@ class AppTask:
             ended = await self.wait(timeout)
         finally:
             block = watchdog.end(self) if watched else None
-        if block is not None or self.stopped:
+        if block is not None or self.ending is Ending.STOPPED:
             self.blocked(block, phase, timeout)
         if not ended:
             await self.abandon(grace)
@@ -223,14 +251,15 @@ class AppTask:
         __tracebackhide__ = True
         if block is None:  # stopped during an earlier wait of this call: that wait raised already
             return
-        if self.stopped and self.waiting_at:
+        stopped = self.ending is Ending.STOPPED
+        if stopped and self.waiting_at:
             block.frames = self.waiting_at  # exactly where the stop came out of the app
         first = not self.trace.blocks
         self.trace.blocks = (*self.trace.blocks, block)
-        if self.stopped or block.timeout is not None:
+        if stopped or block.timeout is not None:
             # Past the timeout: stopped, or it could not be, and the error says why.
             raise EventLoopBlocked(phase, timeout or 0.0, block.duration, block.where(), self.waiting_at,
-                                   block.uninterruptible, stopped=self.stopped)
+                                   block.uninterruptible, stopped=stopped)
         if first:
             frame = watchdog.user_frame(block.frames)
             # Pointed at the app's line; no registry, so each exchange says it (not once per line).
@@ -259,9 +288,7 @@ def _task_done(task: asyncio.Task[None]) -> None:
     if call is not None and not call.finished:
         # Cancelled before its first step (by anything: a cell that cancels every task, the loop
         # shutting down): ``_run`` never ran, so the owner learns of the end here.
-        call.cancelled = True
-        call.trace.finish("cancelled")
-        call._ended()
+        call._end(Ending.CANCELLED if call._cancel_requested else Ending.CANCELLED_ELSEWHERE)
 
 
 def _innermost(exc: BaseException) -> BaseException:

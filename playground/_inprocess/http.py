@@ -19,14 +19,13 @@ from .._asgi import ASGIApp
 from ..errors import ASGIProtocolError, ClientDisconnected
 from ..response import Response, read_body
 from ..trace import Trace
-from .app_task import AppTask
+from .app_task import APP_ENDED, AppTask
 from .channel import Channel
 
 HTTP_SEND_TYPES = frozenset(
     {"http.response.start", "http.response.body", "http.response.trailers", "http.response.debug",
      "http.response.early_hint"}
 )
-_DONE = ("done",)  # queued when the app's call has ended
 _END = ("end",)  # queued when the response is complete
 
 
@@ -43,7 +42,7 @@ class HTTPExchange:
         self.raise_app_exceptions = raise_app_exceptions
         self.trace = Trace(scope)
         self.events: Channel[tuple[Any, ...]] = Channel()
-        self.task = AppTask(app, scope, self.receive, self.send, self.trace, self.events, _DONE)
+        self.task = AppTask(app, scope, self.receive, self.send, self.trace, self.events)
         self._request_sent = False
         self._closed: Channel[bool] = Channel()  # holds an item once the response is complete or the client left
         self.client_left = False
@@ -189,15 +188,17 @@ class HTTPExchange:
             response.context = self.debug_info.get("context")
         return response
 
-    def server_error(self) -> Response:
-        """The 500 a server would send for a crash before the response started."""
-        response = Response(500, text="Internal Server Error", request=self.request)
-        response.trace = self.trace
-        response.app_exception = self.task.exception
-        return response
-
     def set_elapsed(self, response: Response) -> None:
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self.started_at)
+
+
+def server_error(request: httpx.Request, trace: Trace, exception: BaseException | None) -> Response:
+    """The 500 a server sends for an app that crashed before its response started, in uvicorn's words;
+    for an HTTP request, and for a WebSocket handshake the app neither accepted nor denied."""
+    response = Response(500, text="Internal Server Error", request=request)
+    response.trace = trace
+    response.app_exception = exception
+    return response
 
 
 async def exchange(exchange: HTTPExchange) -> Response:
@@ -210,14 +211,14 @@ async def exchange(exchange: HTTPExchange) -> Response:
             event = await exchange.next_event("response body" if exchange.started else "response start")
             if event[0] == "body":
                 chunks.append(event[1])
-            elif event is _END or event is _DONE:
+            elif event is _END or event is APP_ENDED:
                 break
         if not exchange.complete:  # the app's call ended first
             error = exchange.app_failed()
             if error is not None:
                 raise error
             if exchange.task.exception is not None and not exchange.started:
-                return exchange.server_error()
+                return server_error(exchange.request, exchange.trace, exchange.task.exception)
             if exchange.task.exception is None:
                 raise exchange.missing_response_error()
         else:
@@ -253,7 +254,7 @@ class AppBodyStream(httpx.AsyncByteStream):
                     yield event[1]
             elif event is _END:
                 break
-            elif event is _DONE:
+            elif event is APP_ENDED:
                 if exchange.complete:
                     break
                 error = exchange.app_failed()
@@ -296,12 +297,12 @@ async def open_stream(exchange: HTTPExchange) -> Response:
     try:
         while not exchange.started:
             event = await exchange.next_event("response start")
-            if event is _DONE:
+            if event is APP_ENDED:
                 error = exchange.app_failed()
                 if error is not None:
                     raise error
                 if exchange.task.exception is not None:
-                    return exchange.server_error()
+                    return server_error(exchange.request, exchange.trace, exchange.task.exception)
                 raise exchange.missing_response_error()
     except BaseException:
         if not exchange.task.finished:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from .._asgi import ASGIApp
 from ..errors import LifespanError
 from ..trace import Trace
-from .app_task import AppTask
+from .app_task import APP_ENDED, AppTask
 from .channel import Channel
 from .scope import ASGI
 
@@ -36,9 +36,8 @@ class Lifespan:
         scope = {"type": "lifespan", "asgi": dict(ASGI), "state": self.state}
         self.trace = Trace(scope)
         self.to_app: Channel[dict[str, Any]] = Channel()
-        self.to_client: Channel[dict[str, Any]] = Channel()
-        self.task = AppTask(app, scope, self._receive, self._send, self.trace, self.to_client,
-                            {"type": "playground.app_returned"})
+        self.to_client: Channel[dict[str, Any] | tuple[str]] = Channel()  # the app's replies, then APP_ENDED
+        self.task = AppTask(app, scope, self._receive, self._send, self.trace, self.to_client)
 
     async def _receive(self) -> dict[str, Any]:
         message = await self.to_app.get()
@@ -49,7 +48,7 @@ class Lifespan:
         self.trace.record("send", message)
         self.to_client.put(message)
 
-    async def _reply(self, phase: str) -> dict[str, Any]:
+    async def _reply(self, phase: str) -> dict[str, Any] | tuple[str]:
         __tracebackhide__ = True
         return await self.task.next_from(self.to_client, phase, self.timeout, self.grace)
 
@@ -61,7 +60,7 @@ class Lifespan:
         self.task.start()
         self.to_app.put({"type": "lifespan.startup"})
         reply = await self._reply("lifespan startup")
-        kind = reply["type"]
+        kind = None if reply is APP_ENDED else reply["type"]  # type: ignore[call-overload]
         if kind == "lifespan.startup.complete":
             self.supported = True
             return
@@ -86,7 +85,7 @@ class Lifespan:
                 + (f"raised {self.task.exception!r}" if self.task.exception else "returned")
                 + " on the 'lifespan' scope; use Client(app, lifespan='auto') to go on without it"
             ) from self.task.exception
-        if kind != "playground.app_returned":
+        if reply is not APP_ENDED:
             raise LifespanError(f"the app answered lifespan.startup with {kind!r}")
 
     async def shutdown(self) -> None:
@@ -95,12 +94,13 @@ class Lifespan:
             return
         self.to_app.put({"type": "lifespan.shutdown"})
         reply = await self._reply("lifespan shutdown")
+        kind = None if reply is APP_ENDED else reply["type"]  # type: ignore[call-overload]
         await self.task.wait(self.grace)
-        if reply["type"] == "lifespan.shutdown.failed":
+        if kind == "lifespan.shutdown.failed":
             raise LifespanError(
                 f"lifespan shutdown failed: {_failure(reply, self.task.exception)}"
             ) from self.task.exception
-        if reply["type"] != "lifespan.shutdown.complete":
+        if kind != "lifespan.shutdown.complete":
             raise LifespanError(
                 "the app's lifespan ended without 'lifespan.shutdown.complete'"
                 + (f": it raised {self.task.exception!r}" if self.task.exception else "")

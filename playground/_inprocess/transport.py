@@ -1,7 +1,8 @@
 """The in-process transport: requests and WebSocket sessions go straight into the ASGI app.
 
-The client above builds httpx requests; a transport turns them into responses and sessions. This one
-calls the app on the caller's own event loop; ``network.NetworkTransport`` talks to a real server.
+The client above builds httpx requests; a transport (``client.Transport``) turns them into responses
+and sessions. This one calls the app on the caller's own event loop; ``_network.NetworkTransport``
+talks to a real server. Not an httpx transport: it speaks the playground's ``Response`` and sessions.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from ..response import Response
 from .http import HTTPExchange, exchange, open_stream
 from .lifespan import Lifespan, LifespanMode
 from .scope import http_scope, websocket_scope
-from .websocket import ASGIWebSocketSession
+from .websocket import InProcessWebSocketSession
 
 
-class ASGITransport:
+class InProcessTransport:
+    """Requests and WebSocket sessions through ``app`` in-process; the arguments are ``Client``'s, checked there."""
+
     def __init__(
         self, app: ASGIApp, *, grace: float, raise_app_exceptions: bool, root_path: str,
         client: tuple[str, int], lifespan: LifespanMode, max_message_size: int | None,
         block_threshold: float | None = None,
     ) -> None:
-        if not callable(app):
-            raise TypeError(f"Client() needs an ASGI app (a callable) or a URL string, got {app!r:.80}")
         self.app = app
         self.grace = grace
         self.raise_app_exceptions = raise_app_exceptions
@@ -38,6 +39,7 @@ class ASGITransport:
 
     @property
     def state(self) -> dict[str, Any] | None:
+        """The state the app's lifespan startup filled; None when no lifespan ran."""
         return self.lifespan.state if self.lifespan is not None and self.lifespan.supported else None
 
     async def request(self, request: httpx.Request, *, timeout: float | None, stream: bool) -> Response:
@@ -49,9 +51,9 @@ class ASGITransport:
         run.task.watch = self.block_threshold
         return await (open_stream(run) if stream else exchange(run))
 
-    def websocket(self, request: httpx.Request, *, timeout: float | None) -> ASGIWebSocketSession:
+    def websocket(self, request: httpx.Request, *, timeout: float | None) -> InProcessWebSocketSession:
         scope = websocket_scope(request, root_path=self.root_path, client=self.client, state=self.state)
-        session = ASGIWebSocketSession(self.app, scope, request, timeout=timeout, grace=self.grace,
+        session = InProcessWebSocketSession(self.app, scope, request, timeout=timeout, grace=self.grace,
                                        raise_app_exceptions=self.raise_app_exceptions,
                                        max_message_size=self.max_message_size)
         session.task.watch = self.block_threshold

@@ -32,7 +32,6 @@ the next.
 from __future__ import annotations
 
 import asyncio
-import linecache
 import os
 import signal
 import sys
@@ -41,7 +40,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from ..errors import Frame, describe_frames
+from ..errors import Frame, describe_frame_at, describe_frames, frame_of
 
 #: How often the thread looks while a client waits (seconds): the precision of a block's duration.
 #: Each look takes the GIL from the loop for a moment: on a busy machine, a moment can be a while.
@@ -124,11 +123,7 @@ def describe_block_frames(frames: list[Frame]) -> str:
     position = _user_position(frames)
     if position is None:
         return describe_frames(frames)
-    frame = frames[position]
-    text = f"{frame.qualname}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")
-    if position + 1 < len(frames):
-        text += f" (inside {frames[position + 1].qualname})"  # the library call that line made
-    return text
+    return describe_frame_at(frames, position)  # and the library call that line made
 
 
 def user_frame(frames: list[Frame]) -> Frame | None:
@@ -321,15 +316,8 @@ def _loop_thread_frames(app_frame: FrameType) -> tuple[int, list[Frame]] | None:
             inner.append(frame)
             frame = frame.f_back
         if frame is app_frame:
-            return thread, [_frame(f) for f in reversed(inner)]
+            return thread, [frame_of(f) for f in reversed(inner)]
     return None
-
-
-def _frame(frame: FrameType) -> Frame:
-    code = frame.f_code
-    lineno = frame.f_lineno or code.co_firstlineno
-    return Frame(code.co_qualname, code.co_filename, lineno,
-                 linecache.getline(code.co_filename, lineno, frame.f_globals).strip())
 
 
 def _stop(call: Any, block: Block, now: float, entry_timeout: float) -> None:

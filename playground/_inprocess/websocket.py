@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import anyio
 import httpx
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
@@ -22,23 +23,22 @@ from ..errors import (
     MessageTooLarge,
     WebSocketDenied,
     WebSocketDisconnect,
-    check_timeout,
 )
 from ..response import Response
 from ..trace import Trace
 from ..websocket import WebSocketSession
 from . import watchdog
-from .app_task import AppTask
+from .app_task import APP_ENDED, AppTask, Ending
 from .channel import TIMEOUT, Channel
-
-_DONE = {"type": "playground.app_returned"}  # queued for the client when the app's call has ended
+from .http import server_error
+from .scope import websocket_url
 
 
 def _utf8_size(text: str, limit: int) -> int:
     return len(text) if len(text) * 4 <= limit else len(text.encode("utf-8"))
 
 
-class ASGIWebSocketSession(WebSocketSession):
+class InProcessWebSocketSession(WebSocketSession):
     #: Take the app's ``websocket.close`` after the client has gone without an error (Starlette's
     #: TestClient does; a server raises ``OSError``, as ASGI 2.4 says, and so does this by default).
     quiet_late_close = False
@@ -47,16 +47,14 @@ class ASGIWebSocketSession(WebSocketSession):
         self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, *, timeout: float | None,
         grace: float, raise_app_exceptions: bool, max_message_size: int | None,
     ) -> None:
-        # ws:// or wss://, as the scope says (a string edit: parsing a URL again costs a tenth of a connect)
-        url = scope["scheme"] + str(request.url)[len(request.url.scheme):]
-        super().__init__(url, timeout=timeout, max_message_size=max_message_size)
+        super().__init__(websocket_url(request.url), timeout=timeout, max_message_size=max_message_size)
         self.request: httpx.Request | None = request
         self.grace = grace
         self.raise_app_exceptions = raise_app_exceptions
         self.trace = Trace(scope)
         self.to_app: Channel[dict[str, Any]] = Channel()
-        self.to_client: Channel[dict[str, Any]] = Channel()
-        self.task = AppTask(app, scope, self._app_receive, self._app_send, self.trace, self.to_client, _DONE)
+        self.to_client: Channel[dict[str, Any]] = Channel()  # the app's messages, then APP_ENDED
+        self.task = AppTask(app, scope, self._app_receive, self._app_send, self.trace, self.to_client)
         self._connect_sent = False
         self._app_closed = False  # the app sent websocket.close
         self._client_left = False  # the client closed, or stopped reading
@@ -174,7 +172,7 @@ class ASGIWebSocketSession(WebSocketSession):
         except BaseException:
             await self.task.abandon(self.grace)
             raise
-        kind = message["type"]
+        kind = "" if message is APP_ENDED else message["type"]
         if kind == "websocket.accept":
             self.request = None  # only a denial response needs it; an open session need not keep it
             return
@@ -198,9 +196,7 @@ class ASGIWebSocketSession(WebSocketSession):
         if error is not None:
             raise error
         if self.task.exception is not None:
-            response = Response(500, text="Internal Server Error", request=self.request)
-            response.trace, response.app_exception = self.trace, self.task.exception
-            raise WebSocketDenied(response=response)
+            raise WebSocketDenied(response=server_error(self.request, self.trace, self.task.exception))
         raise ASGIProtocolError(f"{self.task.ended_as} without accepting or closing the WebSocket")
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -220,17 +216,8 @@ class ASGIWebSocketSession(WebSocketSession):
         __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
-        if timeout is not None:
-            check_timeout(timeout)
-        message = await self._next("WebSocket receive", self.timeout if timeout is None else timeout)
-        kind = message["type"]
-        if kind == "playground.too_large":
-            self.to_client.put_back(message)  # every later receive says the same
-            raise MessageTooLarge(
-                f"the app sent a {message['size']:,}-byte message, more than max_message_size="
-                f"{self.max_message_size:,}; the client closed the WebSocket with code 1009"
-            )
-        elif message is _DONE:
+        message = await self._next("WebSocket receive", self._receive_timeout(timeout))
+        if message is APP_ENDED:
             self.to_client.put(message)
             # An app that returns without closing: the server closes normally (1000), or 1011 on a crash.
             code = 1011 if self.task.exception is not None else 1000
@@ -240,10 +227,37 @@ class ASGIWebSocketSession(WebSocketSession):
             if error is not None:
                 raise error
             return {"type": "websocket.close", "code": self.close_code or code, "reason": ""}
+        if message["type"] == "playground.too_large":
+            self.to_client.put_back(message)  # every later receive says the same
+            raise MessageTooLarge(
+                f"the app sent a {message['size']:,}-byte message, more than max_message_size="
+                f"{self.max_message_size:,}; the client closed the WebSocket with code 1009"
+            )
         return message
 
     def _put_back(self, message: dict[str, Any]) -> None:
         self.to_client.put_back(message)
+
+    async def receive_replies(self) -> list[dict[str, Any]]:
+        """Exact here: the app's messages until it waits in ``receive()`` with nothing queued for it
+        (or it ends, or the session's timeout has passed)."""
+        __tracebackhide__ = True
+        replies: list[dict[str, Any]] = []
+        deadline = anyio.current_time() + (self.timeout or 5.0)
+        spins = 0
+        while True:
+            if self.to_client:  # something to receive now
+                message = await self.receive()
+                replies.append(message)
+                if message["type"] == "websocket.close":
+                    return replies
+                continue
+            if self.closed or self.task.finished or anyio.current_time() > deadline:
+                return replies
+            if self._app_idle and not self.to_app:
+                return replies
+            spins += 1
+            await anyio.sleep(0 if spins < 100 else 0.001)  # the app's turn: let it run, then look again
 
     @property
     def app_exception(self) -> BaseException | None:
@@ -274,8 +288,8 @@ class ASGIWebSocketSession(WebSocketSession):
             message = await self.to_client.get(timeout)
         finally:
             block = watchdog.end(task) if watched else None
-        if block is not None or task.stopped:
-            if task.stopped:
+        if block is not None or task.ending is Ending.STOPPED:
+            if task.ending is Ending.STOPPED:
                 self.closed_by, self.close_code = self.closed_by or "client", self.close_code or 1011
             task.blocked(block, phase, timeout)
         if message is not TIMEOUT:

@@ -215,7 +215,7 @@ async def test_leaving_the_block_lets_on_disconnect_finish() -> None:
     async with Client(SlowGoodbye).websocket_connect("/ws") as ws:
         await ws.send_text("hi")
     assert log == ["disconnect 1000", "recorded"]
-    assert ws.task.finished and ws.trace.outcome == "returned"
+    assert ws.trace.outcome == "returned"  # the app's call has ended, by returning
 
 
 async def test_receive_timeout_per_call() -> None:
@@ -321,3 +321,53 @@ async def test_a_websocket_that_never_accepts_times_out() -> None:
             pass
     assert anyio.current_time() - started < 2
     assert "on_connect" in str(info.value)
+
+
+# -- the replies to a message, as %%ws takes them -------------------------------------------------
+
+
+class Chatty(WebSocketEndpoint):
+    """Answers each message with as many replies as the message says, after a pause; 'bye' closes."""
+
+    encoding = "text"
+
+    async def on_receive(self, websocket: WebSocket, data: str) -> None:
+        if data == "bye":
+            await websocket.send_text("goodbye")
+            await websocket.close(4000)
+            return
+        await anyio.sleep(0.02)  # busy, not waiting: the replies are still to come
+        for i in range(int(data)):
+            await websocket.send_text(f"reply {i}")
+
+
+async def test_receive_replies_takes_what_the_app_says_until_it_waits_again() -> None:
+    async with Client(Chatty).websocket_connect("/") as ws:
+        assert await ws.receive_replies() == []  # no greeting
+        await ws.send_text("3")
+        replies = await ws.receive_replies()
+        assert [m["text"] for m in replies] == ["reply 0", "reply 1", "reply 2"]
+        with anyio.fail_after(1):  # the app waits: exact in-process, no quiet period to sit out
+            await ws.send_text("0")
+            assert await ws.receive_replies() == []
+        await ws.send_text("bye")
+        replies = await ws.receive_replies()
+        assert [m["type"] for m in replies] == ["websocket.send", "websocket.close"]
+        assert replies[-1]["code"] == 4000 and ws.closed_by == "app"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # serve() runs uvicorn, which runs on asyncio only
+async def test_receive_replies_over_the_network_waits_for_a_quiet_period() -> None:
+    from playground import serve
+
+    async with serve(Chatty) as server:
+        async with Client(server.url).websocket_connect("/") as ws:
+            assert ws.quiet_period == 0.2
+            await ws.send_text("2")
+            started = anyio.current_time()
+            replies = await ws.receive_replies()
+            assert [m["text"] for m in replies] == ["reply 0", "reply 1"]
+            assert anyio.current_time() - started >= ws.quiet_period  # the server's side is out of sight
+            await ws.send_text("bye")
+            replies = await ws.receive_replies()
+            assert [m["type"] for m in replies] == ["websocket.send", "websocket.close"]

@@ -59,6 +59,35 @@ async def test_a_per_call_timeout_that_is_not_a_positive_number_is_refused(timeo
     assert (await Client(Hello).get("/")).text == "hello"
 
 
+@pytest.mark.parametrize("grace", [float("nan"), -0.1, math.inf, None, "1", True])
+def test_a_grace_that_is_not_a_number_of_seconds_is_refused(grace: Any) -> None:
+    # None or infinity would let an app that ignores the client's leaving hold the caller forever.
+    with pytest.raises((ValueError, TypeError), match=r"grace must be a number of seconds \(0 or more\)"):
+        Client(Hello, grace=grace)
+
+
+async def test_a_grace_of_zero_is_taken() -> None:
+    assert (await Client(Hello, grace=0).get("/")).text == "hello"
+
+
+@pytest.mark.parametrize("size", [0, -1, 1.5, "16", True])
+def test_a_max_message_size_that_is_not_a_positive_number_of_bytes_is_refused(size: Any) -> None:
+    with pytest.raises((ValueError, TypeError), match="max_message_size must be a positive number of bytes or None"):
+        Client(Echo, max_message_size=size)
+    with pytest.raises((ValueError, TypeError), match="max_message_size must be a positive number of bytes"):
+        Client("http://127.0.0.1:9", max_message_size=size)
+
+
+def test_an_app_that_is_not_callable_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"Client\(\) needs an ASGI app \(a callable\) or a URL string, got 42"):
+        Client(42)
+
+
+def test_a_lifespan_mode_that_is_not_one_of_the_three_is_refused() -> None:
+    with pytest.raises(ValueError, match="lifespan must be 'auto', 'on' or 'off', got 'yes'"):
+        Client(Hello, lifespan="yes")  # type: ignore[arg-type]
+
+
 async def test_an_infinite_timeout_still_means_wait_without_a_bound() -> None:
     client = Client(Hello, timeout=math.inf)
     assert (await client.get("/", timeout=math.inf)).text == "hello"

@@ -55,7 +55,7 @@ def _endpoint(handlers: list[str], base: type) -> type:
 @pytest.mark.parametrize("handlers", [[], ["get"], ["head"], ["get", "head"], ["post", "put"],
                                       ["get", "delete", "query"], ["options", "patch"]])
 async def test_the_endpoint_display_says_which_handler_answers_each_method(
-    anyio_backend: str, base: type, handlers: list[str]
+    base: type, handlers: list[str]
 ) -> None:
     cls = _endpoint(handlers, base)
     said = {method: handler.name for handler in http_handlers(cls) for method in handler.serves.split(", ")}

@@ -18,9 +18,8 @@ import pytest
 from apps import Echo
 from starlette.responses import PlainTextResponse
 
-from playground import AppTimeout, ASGIProtocolError, Client, HTTPEndpoint, WebSocketEndpoint
+from playground import AppTimeout, ASGIProtocolError, Client, HTTPEndpoint, Trace, WebSocketEndpoint
 from playground._inprocess import app_task as app_task_module
-from playground._inprocess.app_task import AppTask
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -32,6 +31,7 @@ class Probe:
     """What the app went through: when it got going, what it received, how its call ended."""
 
     def __init__(self) -> None:
+        self.calls = 0
         self.started = anyio.Event()
         self.received: list[dict[str, Any]] = []
         self.outcome = "running"
@@ -39,6 +39,8 @@ class Probe:
 
     def watch(self, app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def watched(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            self.calls += 1
+
             async def recording_receive() -> dict[str, Any]:
                 message = await receive()
                 self.received.append(message)
@@ -55,6 +57,33 @@ class Probe:
             self.outcome = "returned"
 
         return watched
+
+
+def traced_get(client: Client, traces: list[Trace]) -> Callable[[], Awaitable[Any]]:
+    """``client.get("/")``, keeping the request's trace (there as soon as the app is called, even if
+    no response comes): its ``outcome`` says how the app's call ended."""
+    request = client.build_request("GET", "/")
+
+    async def get() -> Any:
+        try:
+            return await client.send(request)
+        finally:
+            traces.append(request.extensions["playground.trace"])
+
+    return get
+
+
+def read_forever(client: Client, responses: list[Any], chunks: list[bytes]) -> Callable[[], Awaitable[None]]:
+    """Stream ``GET /`` and read it to the end (which the test cancels first), keeping the response
+    (its trace says how the app's call ended) and the chunks."""
+
+    async def read() -> None:
+        async with client.stream("GET", "/") as response:
+            responses.append(response)
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+
+    return read
 
 
 def asyncio_tasks(backend: str) -> set[asyncio.Task[Any]]:
@@ -132,83 +161,72 @@ def never_accepts(probe: Probe) -> Any:
 # -- HTTP ------------------------------------------------------------------------------------------
 
 
-async def test_cancel_scope_cancels_a_pending_request(anyio_backend: str, app_tasks: list[AppTask]) -> None:
+async def test_cancel_scope_cancels_a_pending_request(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
     client = Client(stuck_http(probe), timeout=None, grace=GRACE)  # no timeout: only the cancel ends it
+    traces: list[Trace] = []
 
-    elapsed = await cancel_when_started(probe, lambda: client.get("/"))
+    elapsed = await cancel_when_started(probe, traced_get(client, traces))
 
     assert probe.outcome == "cancelled"
     assert elapsed < BOUND
-    assert [task.finished and task.cancelled for task in app_tasks] == [True]
+    assert probe.calls == 1 and [trace.outcome for trace in traces] == ["cancelled"]
     assert asyncio_tasks(anyio_backend) == before
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_task_cancel_cancels_a_pending_request(app_tasks: list[AppTask]) -> None:
+async def test_task_cancel_cancels_a_pending_request() -> None:
     before = asyncio.all_tasks()
     probe = Probe()
     client = Client(stuck_http(probe), timeout=None, grace=GRACE)
+    traces: list[Trace] = []
 
-    caller = asyncio.ensure_future(client.get("/"))
+    caller = asyncio.ensure_future(traced_get(client, traces)())
     await probe.started.wait()
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
 
     assert probe.outcome == "cancelled"
-    assert [task.finished for task in app_tasks] == [True]
+    assert probe.calls == 1 and [trace.outcome for trace in traces] == ["cancelled"]
     assert asyncio.all_tasks() == before
 
 
-async def test_cancelling_a_stream_tells_a_listening_app_that_the_client_left(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_cancelling_a_stream_tells_a_listening_app_that_the_client_left(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
     client = Client(event_stream(probe), timeout=None, grace=GRACE)
     chunks: list[bytes] = []
+    responses: list[Any] = []
 
-    async def read_forever() -> None:
-        async with client.stream("GET", "/") as response:
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-
-    elapsed = await cancel_when_started(probe, read_forever)
+    elapsed = await cancel_when_started(probe, read_forever(client, responses, chunks))
 
     assert chunks == [b"data: first\n\n"]
     assert probe.received[-1] == {"type": "http.disconnect"}
     assert probe.outcome == "returned"  # it stopped by itself, within the grace, without being cancelled
     assert elapsed < BOUND
-    assert [task.finished and not task.cancelled for task in app_tasks] == [True]
+    assert probe.calls == 1 and [r.trace.outcome for r in responses] == ["returned"]
     assert asyncio_tasks(anyio_backend) == before
 
 
-async def test_cancelling_a_stream_stops_an_app_that_only_sends(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_cancelling_a_stream_stops_an_app_that_only_sends(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
     client = Client(endless_stream(probe), timeout=None, grace=GRACE)
+    responses: list[Any] = []
+    chunks: list[bytes] = []
 
-    async def read_forever() -> None:
-        async with client.stream("GET", "/") as response:
-            async for _ in response.aiter_bytes():
-                pass
-
-    elapsed = await cancel_when_started(probe, read_forever)
+    elapsed = await cancel_when_started(probe, read_forever(client, responses, chunks))
 
     # Its next send after the client left raised OSError (ASGI spec 2.4): the app ended.
     assert probe.outcome == "raised ClientDisconnected"
     assert elapsed < BOUND
-    assert [task.finished for task in app_tasks] == [True]
+    assert probe.calls == 1 and [r.trace.outcome for r in responses] == ["raised ClientDisconnected"]
     assert asyncio_tasks(anyio_backend) == before
 
 
-async def test_cancelling_a_stream_cancels_a_stuck_app_after_the_grace(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_cancelling_a_stream_cancels_a_stuck_app_after_the_grace(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
 
@@ -219,26 +237,21 @@ async def test_cancelling_a_stream_cancels_a_stuck_app_after_the_grace(
         await anyio.sleep_forever()
 
     client = Client(probe.watch(app), timeout=None, grace=GRACE)
+    responses: list[Any] = []
+    chunks: list[bytes] = []
 
-    async def read_forever() -> None:
-        async with client.stream("GET", "/") as response:
-            async for _ in response.aiter_bytes():
-                pass
-
-    elapsed = await cancel_when_started(probe, read_forever)
+    elapsed = await cancel_when_started(probe, read_forever(client, responses, chunks))
 
     assert probe.outcome == "cancelled"
     assert GRACE <= elapsed < BOUND  # the app had its grace before being cancelled
-    assert [task.finished and task.cancelled for task in app_tasks] == [True]
+    assert probe.calls == 1 and [r.trace.outcome for r in responses] == ["cancelled"]
     assert asyncio_tasks(anyio_backend) == before
 
 
 # -- WebSocket -------------------------------------------------------------------------------------
 
 
-async def test_cancelling_a_session_closes_it_and_runs_on_disconnect(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_cancelling_a_session_closes_it_and_runs_on_disconnect(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
     client = Client(quiet_websocket(probe), timeout=None, grace=GRACE)
@@ -256,18 +269,20 @@ async def test_cancelling_a_session_closes_it_and_runs_on_disconnect(
     assert probe.outcome == "returned"
     assert sessions[0].closed and sessions[0].closed_by == "client"
     assert elapsed < BOUND
-    assert [task.finished and not task.cancelled for task in app_tasks] == [True]
+    assert probe.calls == 1 and sessions[0].trace.outcome == "returned"
     assert asyncio_tasks(anyio_backend) == before
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_task_cancel_closes_a_session(app_tasks: list[AppTask]) -> None:
+async def test_task_cancel_closes_a_session() -> None:
     before = asyncio.all_tasks()
     probe = Probe()
     client = Client(quiet_websocket(probe), timeout=None, grace=GRACE)
+    sessions: list[Any] = []
 
     async def wait_for_a_message() -> None:
         async with client.websocket_connect("/") as ws:
+            sessions.append(ws)
             await ws.receive_text()
 
     caller = asyncio.ensure_future(wait_for_a_message())
@@ -279,30 +294,31 @@ async def test_task_cancel_closes_a_session(app_tasks: list[AppTask]) -> None:
 
     assert probe.received[-1]["type"] == "websocket.disconnect"
     assert probe.outcome == "returned"
-    assert [task.finished for task in app_tasks] == [True]
+    assert probe.calls == 1 and sessions[0].trace.outcome == "returned"
     assert asyncio.all_tasks() == before
 
 
-async def test_cancelling_a_connect_cancels_an_app_that_never_accepts(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_cancelling_a_connect_cancels_an_app_that_never_accepts(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     probe = Probe()
     client = Client(never_accepts(probe), timeout=None, grace=GRACE)
+    sessions: list[Any] = []
 
     async def connect() -> None:
-        async with client.websocket_connect("/"):
+        session = client.websocket_connect("/")
+        sessions.append(session)
+        async with session:
             pass
 
     elapsed = await cancel_when_started(probe, connect)
 
     assert probe.outcome == "cancelled"
     assert elapsed < BOUND
-    assert [task.finished and task.cancelled for task in app_tasks] == [True]
+    assert probe.calls == 1 and sessions[0].trace.outcome == "cancelled"
     assert asyncio_tasks(anyio_backend) == before
 
 
-async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(app_tasks: list[AppTask]) -> None:
+async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable() -> None:
     """A session kept across cells: an interrupted receive() is just an interrupted wait."""
 
     client = Client(Echo, timeout=None, grace=GRACE)
@@ -316,7 +332,7 @@ async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(app_tas
     assert await ws.receive_text(timeout=2) == "echo: hi"
     await ws.close()
     assert ws.close_code == 1000
-    assert [task.finished for task in app_tasks] == [True]
+    assert ws.trace.outcome == "returned"  # the app's call has ended
 
 
 # -- the app's task cancelled by something else ------------------------------------------------------
@@ -324,7 +340,7 @@ async def test_interrupting_a_receive_on_an_open_session_keeps_it_usable(app_tas
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_once(app_tasks: list[AppTask]) -> None:
+async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_once() -> None:
     probe = Probe()
     client = Client(quiet_websocket(probe), timeout=10, grace=GRACE)
     before = asyncio.all_tasks()
@@ -339,26 +355,31 @@ async def test_an_app_task_cancelled_before_its_first_step_ends_the_connect_at_o
         await client.websocket_connect("/")
 
     assert time.perf_counter() - started < BOUND  # not the 10 s timeout
-    assert not probe.started.is_set()  # the app never ran a line
-    assert [(task.finished, task.cancelled, task.trace.outcome) for task in app_tasks] == [
-        (True, True, "cancelled")
-    ]
-    assert app_task_module._running == {}  # nothing kept for the task that never ran
+    assert probe.calls == 0  # the app never ran a line
+    (session,) = client.history
+    assert session.trace.outcome == "cancelled"
+    # Private, as nothing public shows it: the registry that keeps running calls referenced kept
+    # nothing for the task that never ran.
+    assert app_task_module._running == {}
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_an_app_task_cancelled_mid_request_is_reported_as_cancelled(app_tasks: list[AppTask]) -> None:
+async def test_an_app_task_cancelled_mid_request_is_reported_as_cancelled() -> None:
     probe = Probe()
     client = Client(stuck_http(probe), timeout=10, grace=GRACE)
-    request = asyncio.ensure_future(client.get("/"))
+    traces: list[Trace] = []
+    before = asyncio.all_tasks()
+    request = asyncio.ensure_future(traced_get(client, traces)())
     await probe.started.wait()
-    app_tasks[0]._handle.cancel()  # as a cell that cancels every task would, sparing the caller
+    for task in asyncio.all_tasks() - before - {request}:
+        task.cancel()  # as a cell that cancels every task would, sparing the caller
 
     with pytest.raises(ASGIProtocolError, match="task was cancelled, not by the client, without sending"):
         await request
 
     assert probe.outcome == "cancelled"
-    assert app_task_module._running == {}
+    assert [trace.outcome for trace in traces] == ["cancelled"]
+    assert app_task_module._running == {}  # private, as above
 
 
 # -- a sync handler stuck in its worker thread ------------------------------------------------------
@@ -375,44 +396,45 @@ def blocking_endpoint(release: threading.Event, entered: threading.Event, left: 
     return Blocking
 
 
-async def release_and_wait(release: threading.Event, left: threading.Event, app_tasks: list[AppTask]) -> None:
-    """Let the thread go: it must end, and the app's task with it (asyncio has let it go already)."""
+async def release_and_wait(release: threading.Event, left: threading.Event, traces: list[Trace]) -> None:
+    """Let the thread go: it must end, and the app's call with it (asyncio has let it go already)."""
     release.set()
     assert await anyio.to_thread.run_sync(left.wait, 5), "the worker thread did not end"
-    for task in app_tasks:
-        assert await task.wait(5), "the app's task did not end after its thread returned"
+    deadline = anyio.current_time() + 5
+    while any(trace.outcome == "running" for trace in traces) and anyio.current_time() < deadline:
+        await anyio.sleep(0.01)
+    assert all(trace.outcome != "running" for trace in traces), "the app's call did not end after its thread returned"
 
 
-async def test_a_sync_handler_stuck_in_a_thread_times_out_in_bounded_time(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_a_sync_handler_stuck_in_a_thread_times_out_in_bounded_time(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     release, entered, left = threading.Event(), threading.Event(), threading.Event()
     client = Client(blocking_endpoint(release, entered, left), timeout=0.3, grace=GRACE)
+    traces: list[Trace] = []
     started = time.perf_counter()
     try:
         with pytest.raises(AppTimeout) as info:
-            await client.get("/")
+            await traced_get(client, traces)()
         elapsed = time.perf_counter() - started
         assert entered.is_set() and not left.is_set()  # the caller is back while the thread still blocks
         assert info.value.phase == "response start"
         assert elapsed < BOUND  # a thread cannot be cancelled: the caller stops waiting after the grace
     finally:
-        await release_and_wait(release, left, app_tasks)
+        await release_and_wait(release, left, traces)
+    assert len(traces) == 1
     assert asyncio_tasks(anyio_backend) == before
 
 
-async def test_cancelling_a_request_to_a_stuck_sync_handler_returns_after_the_grace(
-    anyio_backend: str, app_tasks: list[AppTask]
-) -> None:
+async def test_cancelling_a_request_to_a_stuck_sync_handler_returns_after_the_grace(anyio_backend: str) -> None:
     before = asyncio_tasks(anyio_backend)
     release, entered, left = threading.Event(), threading.Event(), threading.Event()
     client = Client(blocking_endpoint(release, entered, left), timeout=None, grace=GRACE)
+    traces: list[Trace] = []
     try:
         started = time.perf_counter()
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as group:
-                group.start_soon(client.get, "/")
+                group.start_soon(traced_get(client, traces))
                 while not entered.is_set():
                     await anyio.sleep(0.01)
                 scope.cancel()
@@ -420,6 +442,6 @@ async def test_cancelling_a_request_to_a_stuck_sync_handler_returns_after_the_gr
         assert not left.is_set()
         assert elapsed < BOUND
     finally:
-        await release_and_wait(release, left, app_tasks)
-    assert len(app_tasks) == 1
+        await release_and_wait(release, left, traces)
+    assert len(traces) == 1
     assert asyncio_tasks(anyio_backend) == before

@@ -16,9 +16,8 @@ from starlette.responses import PlainTextResponse
 
 from playground import AppTimeout, Client, EventLoopBlocked, EventLoopBlockedWarning, HTTPEndpoint
 from playground._inprocess import watchdog
-from playground._inprocess.app_task import AppTask
 from playground.display.html import response_html
-from playground.display.text import response_text
+from playground.display.text import response_text, trace_text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 SOURCE = Path(__file__).read_text(encoding="utf-8").splitlines()
@@ -57,25 +56,21 @@ async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning() -> N
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_block_past_the_timeout_is_stopped(app_tasks: list[AppTask]) -> None:
+async def test_a_block_past_the_timeout_is_stopped() -> None:
+    client = Client(Sleeps, timeout=0.5)
+    request = client.build_request("GET", "/?s=30")
     started = time.perf_counter()
     with pytest.raises(EventLoopBlocked) as info:
-        await Client(Sleeps, timeout=0.5).get("/?s=30")
+        await client.send(request)
     elapsed = time.perf_counter() - started
     assert isinstance(info.value, AppTimeout) and isinstance(info.value, TimeoutError)
     assert 0.45 <= elapsed < 2.0, elapsed  # timed by looks 50 ms apart
     assert info.value.where == f'Sleeps.get, line {LINE}: time.sleep(float(request.query_params["s"]))'
     assert info.value.waiting_at[-1].qualname == "Sleeps.get"
     assert info.value.phase == "response start" and info.value.uninterruptible == ""
-    (task,) = app_tasks
-    assert task.finished and task.stopped and task.trace.outcome == "stopped"
-    assert "the client stopped the app" in response_text_of_trace(task)
-
-
-def response_text_of_trace(task: AppTask) -> str:
-    from playground.display.text import trace_text
-
-    return trace_text(task.trace)
+    trace = request.extensions["playground.trace"]  # there even though no response came
+    assert trace.outcome == "stopped"
+    assert "the client stopped the app" in trace_text(trace)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -196,6 +191,7 @@ async def test_the_thread_is_one_and_sleeps_when_nothing_waits() -> None:
     watchers = [t for t in threading.enumerate() if t.name == "playground watchdog"]
     assert len(watchers) == 1 and watchers[0].daemon
     deadline = time.perf_counter() + watchdog.LINGER + 2
+    # Private, as nothing public shows it: whether the thread has gone to sleep (it stays alive).
     while not watchdog._sleeping and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     assert watchdog._sleeping and not watchdog._waiting
