@@ -90,9 +90,11 @@ class WebSocketSession:
         raise NotImplementedError
 
     def _receive_timeout(self, timeout: float | None) -> float | None:
-        """A receive's timeout, checked: its own, else the session's."""
+        """A receive's own timeout, checked (the session's, for ``None``, was checked when it was made)."""
+        if timeout is None:
+            return self.timeout
         check_timeout(timeout)
-        return self.timeout if timeout is None else timeout
+        return timeout
 
     #: Where the client cannot see the app (over the network), how long without a message is taken to
     #: mean that it has nothing more to say, for ``receive_replies`` (seconds).

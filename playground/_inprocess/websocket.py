@@ -216,7 +216,8 @@ class InProcessWebSocketSession(WebSocketSession):
         __tracebackhide__ = True
         if not self.accepted:
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
-        message = await self._next("WebSocket receive", self._receive_timeout(timeout))
+        message = await self._next(
+            "WebSocket receive", self.timeout if timeout is None else self._receive_timeout(timeout))
         if message is APP_ENDED:
             self.to_client.put(message)
             # An app that returns without closing: the server closes normally (1000), or 1011 on a crash.
