@@ -1,7 +1,8 @@
 """The public surface: every public module's ``__all__`` and the public attributes of its classes.
 
 Pinned from the release before the internals moved into private modules (``playground/_inprocess/``,
-``_live/``, ``display/``...): a name may be added, never lost. Changing a pinned name is a change to the
+``_live/``, ``display/``...), plus the names added since (``Server.status``, a session's
+``receive_replies`` and ``quiet_period``): a name may be added, never lost. Changing a pinned name is a change to the
 API that notebooks, the README and users' code rely on; it needs an alias for the old name.
 """
 
@@ -58,7 +59,7 @@ PUBLIC_CLASS_ATTRIBUTES: dict[str, list[str]] = {
         "app_exception", "context", "early_hints", "template", "to_curl", "to_http", "to_httpie", "trace",
         "trailers",
     ],
-    "Server": ["link", "logs", "running", "start", "state", "stop", "url"],
+    "Server": ["link", "logs", "running", "start", "state", "status", "stop", "url"],
     "TestClient": [
         "app_state", "base_url", "build_request", "close", "cookies", "delete", "follow_redirects", "get", "head",
         "headers", "history", "options", "patch", "post", "put", "request", "send", "stream", "timeout",
@@ -72,8 +73,9 @@ PUBLIC_CLASS_ATTRIBUTES: dict[str, list[str]] = {
     "TranscriptLine": ["data", "kind", "offset", "sender"],
     "WebSocketEndpoint": ["decode", "dispatch", "encoding", "on_connect", "on_disconnect", "on_receive"],
     "WebSocketSession": [
-        "accept_headers", "close", "closed", "connect", "peer", "receive", "receive_bytes", "receive_json",
-        "receive_text", "send", "send_bytes", "send_json", "send_text", "transcript",
+        "accept_headers", "close", "closed", "connect", "peer", "quiet_period", "receive", "receive_bytes",
+        "receive_json", "receive_replies", "receive_text", "send", "send_bytes", "send_json", "send_text",
+        "transcript",
     ],
     "WebSocketSpec": ["line_number", "name", "subprotocols"],
     "WebSocketTestSession": [
