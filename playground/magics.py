@@ -18,7 +18,7 @@ the request with ``asyncio.run``).
 The target is a name in the notebook: a ``Client``, an ASGI app (wrapped in a new ``Client``), or a
 server URL. The result is what the API returns: a ``Response``, a ``WebSocketSession`` after it
 closed, or a list of them (``Exchanges``) for a cell with several requests or with assertions.
-``%http_file TARGET PATH`` runs a whole ``.http`` file the same way (``httprun``).
+``%http_file TARGET PATH`` runs a whole ``.http`` file the same way (``_httpfile/run.py``).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-# -- .http files as tests: --http-app, --http-base-url, --http-env; the work is in playground/_http_items.py
+# -- .http files as tests: --http-app, --http-base-url, --http-env; the work is in playground/_httpfile/pytest_items.py
 
 
 def pytest_collect_file(file_path: Path, parent: Any) -> Any:

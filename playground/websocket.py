@@ -2,7 +2,7 @@
 
 ``WebSocketSession`` holds what both transports share (the typed send/receive helpers, the close
 state, the transcript, the displays); a transport subclass moves the messages: in-process through the
-ASGI app (``asgi_websocket``), or over a real socket (``network``).
+ASGI app (``_inprocess/websocket.py``), or over a real socket (``_network.py``).
 
 Messages are ASGI messages as the app sees them: the client sends ``websocket.receive`` messages and
 receives ``websocket.send`` and ``websocket.close`` ones.

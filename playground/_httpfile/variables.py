@@ -2,7 +2,7 @@
 
 In this order: ``{{$system}}`` variables; file variables (``@name = value``, file-wide, their values
 may use other variables); the variables given to the run (keyword arguments, or a notebook's names);
-the selected environment (``httpenv``); and references to an earlier request of the file,
+the selected environment (``environments``); and references to an earlier request of the file,
 ``{{login.response.body.$.token}}``. ``{{%name}}`` is any of these, URL-encoded.
 """
 

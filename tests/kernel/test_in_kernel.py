@@ -230,7 +230,7 @@ def test_a_traceback_shows_the_cell_and_the_app_not_the_clients_machinery(kernel
     assert "await Client(Broken).get(\"/\")" in traceback  # the cell
     assert "in Broken.get" in traceback and "the handler's own mistake" in traceback  # the app
     assert "skipping hidden" in traceback
-    for machinery in ("client.py", "transport.py", "asgi_http.py", "app_task.py"):
+    for machinery in ("client.py", "_inprocess/transport.py", "_inprocess/http.py", "_inprocess/app_task.py"):
         assert f"playground/{machinery}" not in traceback, traceback
 
 
@@ -250,5 +250,5 @@ def test_a_websocket_error_shows_the_cell_and_the_app(kernel: Kernel) -> None:
     )
     assert ename == "KeyError"
     assert "in Grumpy.on_receive" in traceback and "skipping hidden" in traceback
-    for machinery in ("websocket.py", "asgi_websocket.py", "app_task.py"):
+    for machinery in ("websocket.py", "_inprocess/websocket.py", "_inprocess/app_task.py"):
         assert f"playground/{machinery}" not in traceback, traceback
