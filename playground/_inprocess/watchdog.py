@@ -104,7 +104,8 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 _LIBRARIES: tuple[str, ...] | None = None
-_PACKAGE = __file__[: -len("watchdog.py")]  # this package's directory, with its separator
+# playground's own directory (this module is in its _inprocess/), with a separator: its frames are machinery
+_PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
 
 
 def _user_position(frames: list[Frame]) -> int | None:

@@ -18,6 +18,7 @@ from playground import AppTimeout, Client, EventLoopBlocked, EventLoopBlockedWar
 from playground._inprocess import watchdog
 from playground.display.html import response_html
 from playground.display.text import response_text, trace_text
+from playground.errors import Frame
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 SOURCE = Path(__file__).read_text(encoding="utf-8").splitlines()
@@ -203,3 +204,14 @@ async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout() -> Non
     with pytest.raises(EventLoopBlocked):
         await Client(Sleeps, timeout=0.4, block_threshold=10).get("/?s=30")
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_line_named_is_the_apps_not_the_packages() -> None:
+    """Frames in any of playground's modules (endpoints.py, its private packages) are machinery."""
+    import playground.endpoints
+
+    app = Frame("Slow.get", "/home/learner/notebook.py", 3, "time.sleep(1)")
+    machinery = [Frame("HTTPEndpoint.dispatch", playground.endpoints.__file__, 130, "await handler(request)"),
+                 Frame("AppTask._run", watchdog.__file__, 120, "await self.app(...)")]
+    assert watchdog.user_frame([app, *machinery]) == app
+    assert watchdog.user_frame([*machinery, app]) == app
