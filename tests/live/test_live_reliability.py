@@ -111,15 +111,7 @@ def make_app(seen: Seen) -> Starlette:
         return StreamingResponse(chunks(), media_type="application/octet-stream")
 
     async def endless(request: Request) -> Response:
-        async def lines() -> AsyncIterator[str]:
-            try:
-                for number in range(1_000_000):
-                    yield f"data: {number}\n\n"
-                    await asyncio.sleep(0.005)
-            finally:
-                seen.events.append("endless: stopped")
-
-        return StreamingResponse(lines(), media_type="text/event-stream")
+        return endless_events(seen.events, "endless: stopped")
 
     async def slow(request: Request) -> Response:
         seen.events.append("slow: started")
@@ -530,20 +522,27 @@ async def test_stop_under_load_closes_everything_within_a_bound_and_serves_again
 # -- stop() with endless event streams open ------------------------------------------------------------------
 
 
+def endless_events(ended: list[str], when_ended: str) -> StreamingResponse:
+    """Server-sent events every 5 ms that only the client leaving or the server stopping ends; the
+    generator's ``finally`` appends ``when_ended`` to ``ended``."""
+
+    async def lines() -> AsyncIterator[str]:
+        try:
+            for number in range(1_000_000):
+                yield f"data: {number}\n\n"
+                await asyncio.sleep(0.005)
+        finally:
+            ended.append(when_ended)
+
+    return StreamingResponse(lines(), media_type="text/event-stream")
+
+
 def event_stream_app(ended: list[str], *, spec_version: str | None) -> Callable[..., Awaitable[None]]:
     """Server-sent events, endless, from Starlette's StreamingResponse; ``spec_version`` overrides the
     ASGI spec version uvicorn announces (2.3), so Starlette takes its ASGI 2.4 path."""
 
     async def events(request: Request) -> Response:
-        async def lines() -> AsyncIterator[str]:
-            try:
-                for number in range(1_000_000):
-                    yield f"data: {number}\n\n"
-                    await asyncio.sleep(0.005)
-            finally:
-                ended.append("events: finally")
-
-        return StreamingResponse(lines(), media_type="text/event-stream")
+        return endless_events(ended, "events: finally")
 
     app = Starlette(routes=[Route("/events", events)])
 
