@@ -63,7 +63,7 @@ class Ending(enum.Enum):
 class AppTask:
     __slots__ = (
         "_cancel_requested", "_cancelled_exc", "_done", "_ended_to", "_handle", "app", "ending", "exception",
-        "finished", "receive", "scope", "send", "trace", "waiting_at", "watch",
+        "receive", "scope", "send", "trace", "waiting_at", "watch",
     )
 
     def __init__(
@@ -84,12 +84,15 @@ class AppTask:
         self._cancelled_exc: type[BaseException] = asyncio.CancelledError
         #: how the call ended; None while it runs
         self.ending: Ending | None = None
-        self.finished = False  # ending is not None: read on every message, so kept as a plain attribute
         self.exception: BaseException | None = None
         #: where the app was suspended when it was cancelled, innermost frame last
         self.waiting_at: list[Frame] = _NO_FRAMES
         #: the block threshold (seconds) while the client waits, None for no watchdog
         self.watch: float | None = BLOCK_THRESHOLD
+
+    @property
+    def finished(self) -> bool:
+        return self.ending is not None
 
     def start(self) -> None:
         loop = running_loop()
@@ -147,7 +150,6 @@ class AppTask:
 
     def _end(self, ending: Ending, exception: BaseException | None = None) -> None:
         self.ending = ending
-        self.finished = True
         self.exception = exception
         self.trace.finish(ending.outcome(exception))
         self.app = self.receive = self.send = None  # type: ignore[assignment]  # see __init__

@@ -110,9 +110,8 @@ class Channel(list[T]):
         On asyncio this is a plain future, not a coroutine: a reader that waits long, such as an app
         idle in ``receive()`` while thousands of sessions are open, keeps one object less alive.
         """
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # under trio
+        loop = running_loop()
+        if loop is None:
             return self._wait_trio(None)
         future = loop.create_future()
         self._add_waiter(future)
@@ -131,9 +130,8 @@ class Channel(list[T]):
     # every session that waits.
     async def _arrival(self, timeout: float | None, take: bool) -> Any:
         if not self:
-            try:
-                loop = asyncio.get_running_loop()  # asked inline: this runs for every message waited for
-            except RuntimeError:  # under trio
+            loop = running_loop()
+            if loop is None:
                 if not await self._wait_trio(timeout):
                     return TIMEOUT if take else False
                 return self.get_nowait() if take else True
