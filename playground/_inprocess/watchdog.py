@@ -2,31 +2,42 @@
 
 Every wait of the client has a timeout, but a timeout is a timer on the loop, and an app that blocks
 the loop (``time.sleep`` or a long computation in an ``async def`` handler) stops the timers with
-it. So a thread looks at the loop from outside. While a client waits for an app, it looks every
-``SAMPLE_EVERY`` seconds whether the app's task is in the middle of a step (its coroutine is running)
-and whether it is still the same step: the loop's frame that runs one callback, below the task's
-coroutine, is a new frame object for every step. One step that lasts past the client's threshold is
-a block; the frames of the loop's thread say where it is. With nothing to wait for, the thread
-sleeps on an event; it is started by the first wait.
+it. So the loop is looked at from outside its steps. While a client waits for an app, every
+``SAMPLE_EVERY`` seconds something looks whether the app's task is in the middle of a step (its
+coroutine is running) and whether it is still the same step: the loop's frame that runs one
+callback, below the task's coroutine, is a new frame object for every step. One step that lasts past
+the client's threshold is a block; the frames of the loop's thread say where it is.
 
-Stopping, once the block outlasts the wait's timeout. A thread cannot safely raise into another at
-an arbitrary moment (the app's step may end just then), so it asks the main thread to look for
-itself: ``Py_AddPendingCall`` runs a function there at its next bytecode boundary, and that function
-raises into the app (``PyThreadState_SetAsyncExc`` on its own thread, raised before the next
-instruction) only if the step it interrupted is still the app's. A C call such as ``time.sleep``
-reaches no boundary until it returns: SIGINT, sent to the main thread, makes it return early to run
-the Python signal handler, and that handler's first instruction is such a boundary. The handler
-(ipykernel's, or one a user installed) is entered but its body never runs, so ipykernel schedules
-no cancel of the cell and a user's handler sees nothing; no handler is replaced.
+Who looks. Where the loop runs in the main thread of a Linux process, the main thread itself: a
+POSIX timer sends it SIGURG (ignored by default, used by nothing else) every ``SAMPLE_EVERY`` while
+a client waits, and the signal's handler runs between two bytecodes of whatever runs, the blocking
+app included. A C call such as ``time.sleep`` returns early to run the handler, and resumes after.
+Past the timeout the handler raises into the app where it is. Looking from another thread instead
+costs a busy loop a tenth to a third of its speed on a two-core machine: that thread takes the GIL
+from the loop at every look. A call that does not return to Python on a signal keeps the handler
+out: every tick winds a second timer, which signals the (otherwise sleeping) thread once the ticks
+have stopped coming for ``TICKS_OVERDUE``; the thread says so in the cell's output, and the next
+tick stops the app when the call returns. Python retries its own interrupted system calls (PEP
+475); a C extension that does not retry sees EINTR.
 
-The limits, said in the error (and at once in the cell's output) when they apply: the loop must run
-in the main thread (pending calls and signal handlers run only there); a C call that does not return
-to Python on a signal cannot be stopped until it returns; with SIGINT ignored (``SIG_IGN``) or not
-handled from Python a C call is not woken; a C call that holds the GIL keeps the thread itself out,
-so it is seen, if at all, after it returns. Where threads cannot start (Pyodide) the loop times
-itself with a timer that runs late after a block: how long is known, not where, and nothing can be
-stopped. asyncio only: a trio run loop keeps one frame for all steps, so a step cannot be told from
-the next.
+Elsewhere (the loop in another thread, another system), a thread looks every ``SAMPLE_EVERY``. With
+nothing to wait for, it sleeps on an event; it is started by the first wait. To stop the app it
+cannot raise into another thread at an arbitrary moment (the app's step may end just then), so it
+asks the main thread to look for itself: ``Py_AddPendingCall`` runs a function there at its next
+bytecode boundary, and that function raises into the app (``PyThreadState_SetAsyncExc`` on its own
+thread, raised before the next instruction) only if the step it interrupted is still the app's. A C
+call such as ``time.sleep`` reaches no boundary until it returns: SIGINT, sent to the main thread,
+makes it return early to run the Python signal handler, and that handler's first instruction is such
+a boundary. The handler (ipykernel's, or one a user installed) is entered but its body never runs,
+so ipykernel schedules no cancel of the cell and a user's handler sees nothing; no handler is replaced.
+
+The limits, said in the error (and at once in the cell's output) when they apply: only the main
+thread can be interrupted, so a loop in another thread is watched but its app not stopped; a C call
+that does not return to Python on a signal cannot be stopped until it returns; a C call that holds
+the GIL keeps every look out, so it is seen, if at all, after it returns. Where threads cannot start
+(Pyodide) the loop times itself with a timer that runs late after a block: how long is known, not
+where, and nothing can be stopped. asyncio only: a trio run loop keeps one frame for all steps, so a
+step cannot be told from the next.
 """
 
 from __future__ import annotations
@@ -50,6 +61,15 @@ SAMPLE_EVERY = 0.05
 LINGER = SAMPLE_EVERY
 #: After SIGINT, how long the thread gives a C call to return before it says that it cannot stop it.
 UNINTERRUPTIBLE_AFTER = 0.5
+#: Where the main thread looks at itself and the thread has no timer of its own to wake it when the
+#: ticks stop, the thread checks this often that they still come.
+SAFETY_EVERY = 1.0
+#: Ticks this late mean a call that does not return to Python on a signal.
+TICKS_OVERDUE = 3 * SAMPLE_EVERY
+#: The signal of the ticks: its default action is to ignore it, so a tick after its handler was reset
+#: does no harm; a Python program has no other use for it (urgent socket data, with F_SETOWN).
+TICK_SIGNAL: int | None = getattr(signal, "SIGURG", None)
+CANNOT_WAKE = "it is inside a call that does not return to Python when interrupted"
 
 _perf = time.perf_counter
 
@@ -137,32 +157,59 @@ def user_frame(frames: list[Frame]) -> Frame | None:
 
 # -- the loop's side: cheap, on every wait --------------------------------------------------------
 
-#: The calls a client is waiting for right now, each ``[timeout, block, timer, due]`` (the loop's own
-#: timer and when it is due, where no thread can run; Pyodide's timers do not say when): the thread writes a
-#: block it sees into the entry, so a block seen late, after the wait has ended, is simply dropped.
+#: The calls a client is waiting for right now, each ``[timeout, block, timer, due, ticked, begun]``
+#: (the loop's own timer and when it is due, where no thread can run, Pyodide's timers not saying when;
+#: whether the main thread's ticks watch it; when the wait began): a block seen is written into the
+#: entry, so a block seen late, after the wait has ended, is simply dropped.
 _waiting: dict[Any, list[Any]] = {}
 _sleeping = True  # the thread is not running, or waits on ``_wakeup``
 _wakeup = threading.Event()
 _thread: threading.Thread | None = None
 _unavailable = ""  # why there is no watchdog here, once starting it failed
+_checking_ticks_only = False  # the thread sleeps until the ticks stop: only ticked calls wait
+_deadman: Any = None  # the thread's timer, wound by every tick: it fires when the ticks stop
+_deadman_tried = False
+_MAIN = threading.main_thread().ident
+_get_ident = threading.get_ident
+
+_timer: Any = None  # the POSIX timer that ticks the main thread, once made
+_ticks_unavailable = ""  # why the main thread cannot tick here, once that is known
+_ticking = False  # the timer is running
+_in_tick = False
+_last_tick = 0.0  # when the last tick ran (perf_counter())
+_ticks_idle_since = 0.0
+_seen_by_ticks: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when it began, about)
 
 
 def begin(call: Any, timeout: float | None) -> None:
-    """The client starts waiting for ``call``'s app."""
-    entry = _waiting[call] = [timeout, None, None, None]
+    """The client starts waiting for ``call``'s app. (Every wait of the client passes here: the usual
+    case, the watching already running, is one entry and one test.)"""
+    entry = _waiting[call] = [timeout, None, None, None, not _ticks_unavailable and _get_ident() == _MAIN,
+                              _perf()]
+    if entry[4]:
+        if not _ticking:
+            _begin_watching(call, entry)
+    elif _sleeping or _checking_ticks_only:
+        _begin_watching(call, entry)
+
+
+def _begin_watching(call: Any, entry: list[Any]) -> None:
+    if entry[4]:
+        entry[4] = _start_ticks()
     if _sleeping:
         _wake()
-        if _unavailable:
+        if _unavailable and not entry[4]:
             _tick(call, entry, None)
+    elif _checking_ticks_only and not entry[4]:
+        _wake_checking_thread()  # this wait needs the thread's looks now
 
 
 def end(call: Any) -> Block | None:
     """The client's wait has ended; the block the app made meanwhile, if any."""
     entry = _waiting.pop(call, None)
-    if _signalled:
-        _signalled.discard(call)
-    if entry is None:
+    if entry is None or (entry[1] is None and entry[2] is None):
         return None
+    _signalled.discard(call)
     timer = entry[2]
     if timer is not None:  # the loop's own timer, where there is no thread: late now, late after a block
         timer.cancel()
@@ -216,9 +263,12 @@ def _late(call: Any, entry: list[Any], due: float, now: float) -> None:
 
 
 def _forked() -> None:
-    global _sleeping, _thread
+    global _sleeping, _thread, _ticking, _timer, _deadman, _deadman_tried
     _sleeping, _thread = True, None  # the thread did not come along: the next wait starts one
+    _ticking, _timer = False, None  # nor the timers (the handler did)
+    _deadman, _deadman_tried = None, False
     _waiting.clear()
+    _seen_by_ticks.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -230,28 +280,231 @@ def unavailable() -> str:
     return _unavailable
 
 
+# -- the main thread's ticks: where the loop runs in the main thread (Linux) --------------------------
+
+
+def _start_ticks() -> bool:
+    """Start ticking the main thread; False (and never again) where it cannot be."""
+    global _timer, _ticking, _ticks_unavailable, _last_tick, _ticks_idle_since
+    try:
+        if TICK_SIGNAL is None:
+            raise OSError("this system has no SIGURG")
+        handler = signal.getsignal(TICK_SIGNAL)
+        if handler is not _on_tick and handler not in (signal.SIG_DFL, signal.SIG_IGN):
+            raise OSError(f"SIGURG has a handler of its own here ({handler!r})")
+        if _timer is None:
+            from .posix_timer import IntervalTimer
+
+            _timer = IntervalTimer(TICK_SIGNAL, threading.main_thread().native_id)
+        if handler is not _on_tick:
+            signal.signal(TICK_SIGNAL, _on_tick)
+        _last_tick = _ticks_idle_since = _perf()
+        _timer.start(SAMPLE_EVERY)
+        if _deadman is not None:
+            _wind_deadman(True)
+    except (OSError, ValueError, AttributeError, TypeError) as exc:  # no Linux timer, a handler of another's
+        _ticks_unavailable = f"the main thread cannot be signalled here ({exc})"
+        return False
+    _ticking = True
+    return True
+
+
+def _stop_ticks() -> None:
+    global _ticking
+    _ticking = False
+    try:
+        _timer.stop()
+    except OSError:
+        pass
+
+
+def _wind_deadman(watched: bool) -> None:
+    try:
+        if watched:
+            _deadman.start_once(TICKS_OVERDUE)
+        else:
+            _deadman.stop()
+    except OSError:
+        pass
+
+
+def _wake_checking_thread() -> None:
+    if _deadman is not None and _thread is not None and _thread.ident is not None:
+        signal.pthread_kill(_thread.ident, TICK_SIGNAL)  # type: ignore[arg-type]  # it waits for its timer's
+    else:
+        _wakeup.set()
+
+
+def _make_deadman() -> None:
+    """In the thread: a timer of its own (its signal blocked here, so it is waited for, never handled)."""
+    global _deadman, _deadman_tried
+    _deadman_tried = True
+    try:
+        from .posix_timer import IntervalTimer
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {TICK_SIGNAL})
+        _deadman = IntervalTimer(TICK_SIGNAL, threading.get_native_id())
+    except (OSError, ValueError, AttributeError):
+        _deadman = None
+
+
+def _on_tick(signum: int, frame: FrameType | None) -> None:
+    """The signal's handler: the main thread looks at itself, between two bytecodes of whatever it runs."""
+    global _in_tick, _last_tick, _ticks_idle_since
+    if _in_tick:  # a tick that came during a tick
+        return
+    try:  # first: the thread's stop may be raised anywhere in here (its pending call ran during a tick)
+        _in_tick = True
+        now = _perf()
+        previous, _last_tick = _last_tick, now
+        watched = False
+        for call, entry in list(_waiting.items()):
+            if entry[4]:
+                watched = True
+                try:
+                    _look_from_inside(call, entry, previous, now, frame)
+                except Exception:  # never into the code it interrupted (but the stop, a BaseException)
+                    _seen_by_ticks.pop(call, None)
+        if _deadman is not None:
+            _wind_deadman(watched)
+        if watched:
+            _ticks_idle_since = now
+        elif now - _ticks_idle_since >= LINGER:
+            _seen_by_ticks.clear()
+            _stop_ticks()
+            if _deadman is not None:
+                _wind_deadman(True)  # once more: it wakes the thread, which can now sleep on its event
+    finally:
+        _in_tick = False
+
+
+def _look_from_inside(call: Any, entry: list[Any], previous: float, now: float, frame: FrameType | None) -> None:
+    """``previous``: when the last tick ran, and did not see this step yet."""
+    handle = call._handle
+    coro = handle.get_coro() if handle is not None else None
+    if coro is None or not coro.cr_running:
+        _seen_by_ticks.pop(call, None)
+        return
+    app_frame = coro.cr_frame
+    step = app_frame.f_back
+    if step is None or step.f_code not in _STEP_CODES:
+        return
+    first = _seen_by_ticks.get(call)
+    if first is None or first[0] is not step:
+        first = _seen_by_ticks[call] = (step, _began_between(entry, previous, now))
+    started = first[1]
+    timeout = entry[0]
+    elapsed = now - started
+    if elapsed < (call.watch if timeout is None else min(call.watch, timeout)):
+        return
+    frames = _frames_from(frame, app_frame)
+    if frames is None:  # the main thread is not inside this app: it runs in another thread's loop
+        return
+    block: Block | None = entry[1]
+    if block is None or block._step is not step:
+        block = entry[1] = Block(started, step, _MAIN or 0, frames)
+    else:
+        block.frames = frames
+    if timeout is None or elapsed < timeout or frame is None:
+        return
+    if frame.f_code.co_filename.startswith(_PACKAGE):
+        return  # in the client's own code around the app, not in the app: the next tick
+    if block.timeout is None:
+        block.timeout = timeout
+    if not block.uninterruptible and now - previous >= TICKS_OVERDUE and elapsed - timeout >= SAMPLE_EVERY:
+        block.uninterruptible = CANNOT_WAKE  # this tick came late, when the call returned
+    block.stopped = now
+    raise StopBlockingApp
+
+
+def _began_between(entry: list[Any], previous: float, now: float) -> float:
+    """When a step first seen ``now`` began, about: after the wait began and the last tick ran, and before
+    the next tick was due (a tick that comes late was kept out by this step)."""
+    earliest = max(previous, entry[5])
+    return (earliest + max(earliest, min(now, previous + SAMPLE_EVERY))) / 2
+
+
+def _frames_from(top: FrameType | None, app_frame: FrameType) -> list[Frame] | None:
+    """The frames from inside ``app_frame`` down to ``top``, outermost first; None if ``top`` is not inside it."""
+    inner: list[FrameType] = []
+    frame = top
+    while frame is not None and frame is not app_frame:
+        inner.append(frame)
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return [frame_of(f) for f in reversed(inner)]
+
+
+def _look_at_overdue(call: Any, entry: list[Any], now: float) -> None:
+    """From the thread, when no tick has come for a while: the main thread is inside a call that does
+    not return to Python on a signal. If it is the app's, the cell is told now; the tick that comes
+    when the call returns stops the app."""
+    handle = call._handle
+    coro = handle.get_coro() if handle is not None else None
+    if coro is None or not coro.cr_running:
+        return
+    step = coro.cr_frame.f_back
+    if step is None or step.f_code not in _STEP_CODES:
+        return
+    first = _seen_by_ticks.get(call)
+    if first is None or first[0] is not step:
+        first = _seen_by_ticks[call] = (step, _began_between(entry, _last_tick, now))
+    started = first[1]
+    timeout = entry[0]
+    if now - started < (call.watch if timeout is None else min(call.watch, timeout)):
+        return
+    found = _loop_thread_frames(coro.cr_frame)
+    if found is None:
+        return
+    thread, frames = found
+    block: Block | None = entry[1]
+    if block is None or block._step is not step:
+        block = Block(started, step, thread, frames)
+        if not (coro.cr_running and coro.cr_frame.f_back is step):  # the step ended meanwhile
+            return
+        entry[1] = block
+    else:
+        block.frames = frames
+    if timeout is not None and now - started >= timeout and not block.uninterruptible:
+        block.timeout = timeout
+        _cannot_stop(block, CANNOT_WAKE)
+
+
 # -- the thread's side ---------------------------------------------------------------------------
 
 
 def _watch() -> None:
-    global _sleeping
+    global _sleeping, _checking_ticks_only
     seen: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when first seen)
     idle_since = looked = _perf()
-    woken = True
+    interval = 0.0  # woken by a wait: look at once (here as soon as the loop lets go of the GIL)
     while True:
         if not _waiting:
             seen.clear()
-            if _perf() - idle_since >= LINGER:
+            if _ticking:  # they linger: wait for the timer they wind, which an event could not wake
+                interval = SAFETY_EVERY
+            elif _perf() - idle_since >= LINGER:
                 _sleeping = True
                 if not _waiting:
                     _wakeup.wait()
                 _sleeping = False
                 _wakeup.clear()
                 idle_since = looked = _perf()
-                woken = True
-        if not woken:
-            time.sleep(SAMPLE_EVERY)
-        woken = False  # woken by a wait: look at once (here as soon as the loop lets go of the GIL)
+                interval = 0.0
+        if interval == SAFETY_EVERY:
+            _checking_ticks_only = True
+            if not _deadman_tried:
+                _make_deadman()
+            if _deadman is not None:  # until the ticks stop, or a wait that needs looks begins
+                _wind_deadman(True)  # wound here too, for a call that blocked before the first tick
+                signal.sigtimedwait({TICK_SIGNAL}, 10 * SAFETY_EVERY)  # type: ignore[arg-type]
+            elif _wakeup.wait(interval):
+                _wakeup.clear()
+            _checking_ticks_only = False
+        elif interval:
+            time.sleep(interval)
+        interval = SAMPLE_EVERY
         previous, looked = looked, _perf()
         if not _waiting:
             continue
@@ -260,13 +513,20 @@ def _watch() -> None:
             entries = list(_waiting.items())
         except RuntimeError:  # changed while being copied
             continue
+        ticked_only = True
         for call, entry in entries:
             try:
-                _look_at(call, entry, seen, previous)
+                if not entry[4]:
+                    ticked_only = False
+                    _look_at(call, entry, seen, previous)
+                elif looked - _last_tick >= TICKS_OVERDUE:
+                    _look_at_overdue(call, entry, looked)
             except Exception:  # a call that ended while being looked at: look again next time
                 seen.pop(call, None)
         for call in [c for c in seen if c not in _waiting]:
             del seen[call]
+        if ticked_only:
+            interval = SAFETY_EVERY  # the ticks look; this only checks that they still come
 
 
 def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float]], previous: float) -> None:
@@ -285,7 +545,7 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
         # It began between the last look and this one: halfway, as the best guess. A look made late (the
         # thread was kept from the GIL meanwhile) says nothing of when: what held the GIL need not have
         # been this step.
-        seen[call] = (step, (max(previous, now - 2 * SAMPLE_EVERY) + now) / 2)
+        seen[call] = (step, (max(previous, now - 2 * SAMPLE_EVERY, entry[5]) + now) / 2)
         return
     started = first[1]
     timeout = entry[0]
@@ -394,7 +654,12 @@ def stopped_by_client_leaf(exc: BaseException) -> bool:
 
 
 def app_frames(frames: list[Frame]) -> list[Frame]:
-    """The frames a stop came out of, without the SIGINT handler it was raised in (entered, never run)."""
+    """The frames a stop came out of, without the tick or the SIGINT handler it was raised in."""
+    here = _on_tick.__code__.co_filename
+    if frames and frames[-1].filename == here:  # raised by a tick (in _on_tick, or the look it made)
+        while frames and frames[-1].filename == here:
+            frames = frames[:-1]
+        return frames
     handler = getattr(signal.getsignal(signal.SIGINT), "__code__", None)
     if frames and handler is not None and frames[-1].filename == handler.co_filename \
             and frames[-1].qualname == handler.co_qualname:
@@ -418,6 +683,8 @@ def _on_main_thread(_: Any) -> int:
     call, block = target
     try:
         interrupted = sys._getframe(1)
+        while interrupted.f_code in _TICK_CODES and interrupted.f_back is not None:
+            interrupted = interrupted.f_back  # run during a tick: what the tick interrupted is what counts
         handle = call._handle
         coro = handle.get_coro() if handle is not None else None
         if coro is None or not coro.cr_running or coro.cr_frame.f_back is not block._step:
@@ -474,3 +741,4 @@ def _step_codes() -> frozenset[Any]:
 
 
 _STEP_CODES = _step_codes()
+_TICK_CODES = frozenset({_on_tick.__code__, _look_from_inside.__code__})

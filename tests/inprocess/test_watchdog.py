@@ -1,11 +1,16 @@
 """The watchdog in this process: a blocked event loop reported, stopped past the timeout, and its limits.
 
-The kernel-side story (ipykernel's handlers, the next cell, Interrupt) is in test_in_kernel_watchdog.py.
+Two ways of looking are tested here: the main thread's ticks (the loop in the main thread, on Linux)
+and the watching thread (everywhere else); the ``sampler`` fixture runs a test with each. The
+kernel-side story (ipykernel's handlers, the next cell, Interrupt) is in test_in_kernel_watchdog.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +38,36 @@ class Sleeps(HTTPEndpoint):
 LINE = SOURCE.index('        time.sleep(float(request.query_params["s"]))') + 1
 
 
+class Spins(HTTPEndpoint):
+    async def get(self, request):
+        end = time.perf_counter() + float(request.query_params["s"])
+        while time.perf_counter() < end:
+            pass
+        return PlainTextResponse("spun")
+
+
+class RunsAShell(HTTPEndpoint):
+    async def get(self, request):
+        # C's system() waits for the child again when a signal interrupts it: no Python code runs meanwhile.
+        os.system(f"sleep {float(request.query_params['s'])}")
+        return PlainTextResponse("ran")
+
+
+TICKS = sys.platform.startswith("linux")
+
+
+@pytest.fixture(params=["ticks", "thread"])
+def sampler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which looks: the main thread's ticks, or the watching thread (as on systems without the timer)."""
+    if request.param == "ticks":
+        if not TICKS:
+            pytest.skip(f"the main thread's ticks are Linux's POSIX timers; this is {sys.platform}")
+        assert not watchdog._ticks_unavailable, watchdog._ticks_unavailable
+    else:
+        monkeypatch.setattr(watchdog, "_ticks_unavailable", "the test asks for the thread")
+    return str(request.param)
+
+
 class InThread(HTTPEndpoint):
     def get(self, request):
         time.sleep(0.5)
@@ -40,7 +75,7 @@ class InThread(HTTPEndpoint):
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning() -> None:
+async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning(sampler: str) -> None:
     with pytest.warns(EventLoopBlockedWarning) as warned:
         r = await Client(Sleeps).get("/?s=0.35")
     assert r.status_code == 200
@@ -57,7 +92,7 @@ async def test_a_short_block_is_in_the_trace_the_displays_and_one_warning() -> N
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_block_past_the_timeout_is_stopped() -> None:
+async def test_a_block_past_the_timeout_is_stopped(sampler: str) -> None:
     client = Client(Sleeps, timeout=0.5)
     request = client.build_request("GET", "/?s=30")
     started = time.perf_counter()
@@ -134,6 +169,7 @@ def no_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(watchdog, "_thread", None)
     monkeypatch.setattr(watchdog, "_unavailable", "")
+    monkeypatch.setattr(watchdog, "_ticks_unavailable", "as in Pyodide: no signals")
     monkeypatch.setattr(threading.Thread, "start", refuse)
     monkeypatch.setattr(watchdog, "_look_at", lambda *args: None)  # a thread started earlier looks away
     watchdog._sleeping = True
@@ -186,7 +222,7 @@ async def _without_a_thread() -> None:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_the_thread_is_one_and_sleeps_when_nothing_waits() -> None:
+async def test_the_thread_is_one_and_sleeps_when_nothing_waits(sampler: str) -> None:
     for _ in range(3):
         await Client(Sleeps).get("/?s=0")
     watchers = [t for t in threading.enumerate() if t.name == "playground watchdog"]
@@ -199,7 +235,77 @@ async def test_the_thread_is_one_and_sleeps_when_nothing_waits() -> None:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout() -> None:
+async def test_a_spinning_loop_is_stopped_too(sampler: str) -> None:
+    with pytest.raises(EventLoopBlocked) as info:
+        await Client(Spins, timeout=0.4).get("/?s=30")
+    assert info.value.where.startswith("Spins.get, line ") and "while time.perf_counter() < end:" in info.value.where
+    assert info.value.stopped and info.value.uninterruptible == ""
+    assert 0.4 <= info.value.blocked_for < 1.5, info.value.blocked_for
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_call_that_no_signal_ends_is_said_so_and_stopped_when_it_returns(
+    sampler: str, capfd: pytest.CaptureFixture[str],
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(EventLoopBlocked) as info:
+        await Client(RunsAShell, timeout=0.3).get("/?s=1.5")
+    elapsed = time.perf_counter() - started
+    error = info.value
+    assert 1.5 <= elapsed < 3.0 and 1.4 <= error.blocked_for < 2.5, (elapsed, error.blocked_for)
+    assert error.stopped and error.uninterruptible == watchdog.CANNOT_WAKE, error.uninterruptible
+    assert "could not stop it in time" in str(error) and "stopped it when it returned" in str(error)
+    assert error.where.startswith("RunsAShell.get, line ") and "os.system(" in error.where
+    err = capfd.readouterr().err  # said while the call still ran, by the thread
+    assert "playground: the app has blocked the event loop for" in err and watchdog.CANNOT_WAKE in err, err
+
+
+@pytest.mark.skipif(not TICKS, reason="the main thread's ticks are Linux's POSIX timers")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_ticks_stop_a_sleep_even_with_sigint_ignored() -> None:
+    # The thread would need SIGINT to wake time.sleep; the ticks are signals of their own.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(EventLoopBlocked) as info:
+            await Client(Sleeps, timeout=0.3).get("/?s=30")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert info.value.stopped and info.value.uninterruptible == ""
+    assert 0.3 <= info.value.blocked_for < 1.0, info.value.blocked_for
+
+
+@pytest.mark.skipif(not TICKS, reason="the main thread's ticks are Linux's POSIX timers")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_ticks_stop_when_nothing_waits_and_leave_sigurg_as_found_otherwise() -> None:
+    await Client(Sleeps).get("/?s=0")
+    assert signal.getsignal(signal.SIGURG) is watchdog._on_tick
+    deadline = time.perf_counter() + watchdog.LINGER + 2
+    # Private, as nothing public shows it: whether the timer still runs.
+    while watchdog._ticking and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    assert not watchdog._ticking
+
+
+def test_a_sigurg_handler_of_another_is_kept_and_the_thread_looks_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    monkeypatch.setattr(watchdog, "_ticks_unavailable", "")
+    monkeypatch.setattr(watchdog, "_ticking", False)
+    previous = signal.signal(signal.SIGURG, theirs)
+    try:
+        with pytest.warns(EventLoopBlockedWarning):
+            asyncio.run(Client(Sleeps).get("/?s=0.3"))
+        assert signal.getsignal(signal.SIGURG) is theirs
+        assert "SIGURG has a handler of its own here" in watchdog._ticks_unavailable
+    finally:
+        signal.signal(signal.SIGURG, previous)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_threshold_above_the_timeout_still_stops_at_the_timeout(sampler: str) -> None:
     started = time.perf_counter()
     with pytest.raises(EventLoopBlocked):
         await Client(Sleeps, timeout=0.4, block_threshold=10).get("/?s=30")
