@@ -25,7 +25,7 @@ def kernel() -> Iterator[Kernel]:
     try:
         running.run(
             """
-            import asyncio, signal, threading, time, warnings
+            import asyncio, os, signal, threading, time, warnings
             from starlette.responses import PlainTextResponse
             from playground import Client, EventLoopBlocked, EventLoopBlockedWarning, HTTPEndpoint, WebSocketEndpoint
 
@@ -48,6 +48,16 @@ def kernel() -> Iterator[Kernel]:
                 def get(self, request):
                     time.sleep(2)
                     return PlainTextResponse("slept in a thread")
+
+            class RunsAShell(HTTPEndpoint):
+                async def get(self, request):
+                    os.system("sleep 2")  # C's system() waits again when a signal interrupts it
+                    return PlainTextResponse("ran")
+
+            from playground._inprocess import watchdog  # private: to look with the thread, as elsewhere
+
+            def with_the_thread(on):
+                watchdog._ticks_unavailable = "the test asks for the thread" if on else ""
             """
         )
         yield running
@@ -100,10 +110,10 @@ def test_a_block_past_the_timeout_is_stopped_and_named(kernel: Kernel, app: str,
         else:
             raise AssertionError("no EventLoopBlocked")
         elapsed = time.perf_counter() - started
-        # SIGINT woke the call, yet ipykernel scheduled no cancel of this cell: it awaits on unharmed.
+        # The cell awaits on unharmed: ipykernel scheduled no cancel of it.
         await asyncio.sleep(0.2)
         assert isinstance(error, TimeoutError)
-        # A block is timed by looks 50 ms apart, from halfway between two of them: the stop may come
+        # A block is timed by ticks 50 ms apart, from halfway between two of them: the stop may come
         # that much before the second is quite up.
         assert 0.95 <= elapsed < 3.0, elapsed
         assert 1.0 <= error.blocked_for < 1.5, error.blocked_for
@@ -173,10 +183,13 @@ def test_a_blocked_websocket_receive_is_stopped(kernel: Kernel) -> None:
     assert tasks == "0"
 
 
-def test_a_handler_the_user_installed_is_kept_and_never_called(kernel: Kernel) -> None:
+@pytest.mark.parametrize("thread", [False, True], ids=["ticks", "thread"])
+def test_a_handler_the_user_installed_is_kept_and_never_called(kernel: Kernel, thread: bool) -> None:
     # ipykernel restores its own handlers after every cell, so a handler of the user's lives in a cell.
+    # The thread wakes time.sleep with SIGINT, which runs no handler's body; the ticks send none.
     out = kernel.run(
-        """
+        f"""
+        with_the_thread({thread})
         sigint_calls = []
         def users_handler(signum, frame):
             sigint_calls.append(signum)
@@ -188,6 +201,7 @@ def test_a_handler_the_user_installed_is_kept_and_never_called(kernel: Kernel) -
         finally:
             kept = signal.getsignal(signal.SIGINT) is users_handler
             signal.signal(signal.SIGINT, previous)
+            with_the_thread(False)
         print(kept, sigint_calls)
         """
     )
@@ -196,28 +210,41 @@ def test_a_handler_the_user_installed_is_kept_and_never_called(kernel: Kernel) -
     assert kept == "True []"
 
 
-def test_a_call_that_cannot_be_woken_is_said_so_and_stopped_when_it_returns(kernel: Kernel) -> None:
-    # With SIGINT ignored inside the cell, nothing can wake time.sleep: the cell is told at once, and the
-    # app is stopped when the call returns.
-    out, err = run_with_stderr(
-        kernel,
+def test_with_sigint_ignored_the_ticks_still_stop_it(kernel: Kernel) -> None:
+    # The thread needs SIGINT to wake time.sleep; the ticks are a signal of their own.
+    out = kernel.run(
         """
         ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        started = time.perf_counter()
         try:
-            await Client(Sleeps, timeout=0.5).get("/?s=2")
+            await Client(Sleeps, timeout=0.5).get("/?s=30")
         except EventLoopBlocked as exc:
             error = exc
         finally:
             signal.signal(signal.SIGINT, ignored)
+        print(error.stopped, repr(error.uninterruptible), 0.5 <= error.blocked_for < 1.0)
+        """
+    )
+    assert out.strip() == "True '' True", out
+
+
+def test_a_call_that_cannot_be_woken_is_said_so_and_stopped_when_it_returns(kernel: Kernel) -> None:
+    # Nothing wakes os.system(): the cell is told while it runs, and the app is stopped when it returns.
+    out, err = run_with_stderr(
+        kernel,
+        """
+        started = time.perf_counter()
+        try:
+            await Client(RunsAShell, timeout=0.5).get("/")
+        except EventLoopBlocked as exc:
+            error = exc
         elapsed = time.perf_counter() - started
         assert 2.0 <= elapsed < 3.5 and 1.9 <= error.blocked_for < 2.5, (elapsed, error.blocked_for)
         print(f"block to error: {elapsed:.2f} s (blocked_for {error.blocked_for:.2f} s); {error}")
         """,
     )
     print(f"\n{out.strip()}")
-    assert "SIGINT is ignored here" in out and "stopped it when it returned" in out, out
-    assert "the client cannot stop it" in err and "SIGINT is ignored here" in err, err
+    assert "does not return to Python when interrupted" in out and "stopped it when it returned" in out, out
+    assert "the client cannot stop it" in err and "does not return to Python when interrupted" in err, err
 
 
 def test_the_kernels_own_interrupt_still_works_afterwards(kernel: Kernel) -> None:
