@@ -153,33 +153,33 @@ class WebSocketSession:
 
     async def receive_text(self, timeout: float | None = None) -> str:
         __tracebackhide__ = True
-        return await self._receive_kind("text", timeout)
+        return self._data_of(await self.receive(timeout), "text")
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
         __tracebackhide__ = True
-        return await self._receive_kind("bytes", timeout)
+        return self._data_of(await self.receive(timeout), "bytes")
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
         __tracebackhide__ = True
         check_choice("mode", mode, _MODES)
-        data = await self._receive_kind("text" if mode == "text" else "bytes", timeout)
-        return json.loads(data)
+        kind = "text" if mode == "text" else "bytes"
+        return json.loads(self._data_of(await self.receive(timeout), kind))
 
-    async def _receive_kind(self, kind: str, timeout: float | None) -> Any:
+    def _data_of(self, message: dict[str, Any], kind: str) -> Any:
+        """The message's text or bytes; a close or the other kind raises (the other kind is kept).
+        A plain function the receives call after their one await: a coroutine level less for each."""
         __tracebackhide__ = True
-        message = await self.receive(timeout)
-        if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or None,
-                                      peer=self.peer)
         data = message.get(kind)
-        if data is None:
-            self._put_back(message)
-            other = "bytes" if kind == "text" else "text"
-            raise TypeError(
-                f"receive_{kind}() got a {other} message from the app: {message.get(other)!r:.60}; "
-                f"it is kept for the next receive_{other}() or receive()"
-            )
-        return data
+        if data is not None:
+            return data
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or None, peer=self.peer)
+        self._put_back(message)
+        other = "bytes" if kind == "text" else "text"
+        raise TypeError(
+            f"receive_{kind}() got a {other} message from the app: {message.get(other)!r:.60}; "
+            f"it is kept for the next receive_{other}() or receive()"
+        )
 
     @staticmethod
     def _check_client_message(message: Any) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Coroutine
+import types
+from collections.abc import Awaitable, Coroutine, Generator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,6 +37,13 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+@types.coroutine
+def _one_pass() -> Generator[None, None, None]:
+    """Let the loop run everything else that is ready once: ``asyncio.sleep(0)`` without the coroutine
+    around this bare yield."""
+    yield
 
 
 def _wake(waiter: Any) -> None:
@@ -110,34 +118,32 @@ class Channel(list[T]):
         On asyncio this is a plain future, not a coroutine: a reader that waits long, such as an app
         idle in ``receive()`` while thousands of sessions are open, keeps one object less alive.
         """
-        loop = running_loop()
-        if loop is None:
+        try:  # asked here, not through running_loop(): this is every exchange's hot path
+            future = asyncio.get_running_loop().create_future()
+        except RuntimeError:  # no asyncio loop: trio
             return self._wait_trio(None)
-        future = loop.create_future()
         self._add_waiter(future)
         return future
 
     def wait(self, timeout: float | None = None) -> Coroutine[Any, Any, bool]:
         """Wait until an item is there; False when ``timeout`` seconds passed first."""
-        return self._arrival(timeout, take=False)
+        return self.get(timeout, take=False)
 
-    def get(self, timeout: float | None = None) -> Coroutine[Any, Any, T]:
+    # ``wait`` hands out ``get``'s own coroutine, the asyncio wait written out in it: a waiting task
+    # keeps every level of its coroutine chain alive, so each level less is one object less for every
+    # session that waits (and one call less for every exchange).
+    async def get(self, timeout: float | None = None, *, take: bool = True) -> Any:
         """The next item, or ``TIMEOUT`` when none came within ``timeout`` seconds."""
-        return self._arrival(timeout, take=True)
-
-    # ``wait`` and ``get`` hand out this one coroutine, the asyncio wait written out in it: a waiting
-    # task keeps every level of its coroutine chain alive, so each level less is one object less for
-    # every session that waits.
-    async def _arrival(self, timeout: float | None, take: bool) -> Any:
         if not self:
-            loop = running_loop()
-            if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no asyncio loop: trio
                 if not await self._wait_trio(timeout):
                     return TIMEOUT if take else False
                 return self.get_nowait() if take else True
             # Most answers come within one pass of the loop (the other task runs next): look again
             # after one yield before paying for a future and a timer.
-            await asyncio.sleep(0)
+            await _one_pass()
             deadline = None if timeout is None else loop.time() + timeout
             while not self:
                 future = loop.create_future()

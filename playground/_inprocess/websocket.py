@@ -34,10 +34,6 @@ from .http import server_error
 from .scope import websocket_url
 
 
-def _utf8_size(text: str, limit: int) -> int:
-    return len(text) if len(text) * 4 <= limit else len(text.encode("utf-8"))
-
-
 class InProcessWebSocketSession(WebSocketSession):
     #: Take the app's ``websocket.close`` after the client has gone without an error (Starlette's
     #: TestClient does; a server raises ``OSError``, as ASGI 2.4 says, and so does this by default).
@@ -69,16 +65,15 @@ class InProcessWebSocketSession(WebSocketSession):
             self._connect_sent = True
             message: dict[str, Any] = {"type": "websocket.connect"}
         else:
-            message_or_none = self.to_app.get_nowait()
-            if message_or_none is None:
+            to_app = self.to_app
+            if not to_app:
                 self._app_idle = True
                 try:
-                    while message_or_none is None:
-                        await self.to_app.arrival()
-                        message_or_none = self.to_app.get_nowait()
+                    while not to_app:
+                        await to_app.arrival()
                 finally:
                     self._app_idle = False
-            message = message_or_none
+            message = to_app.get_nowait()  # type: ignore[assignment]  # (something is there)
         self.trace.record("receive", message)
         return message
 
@@ -99,12 +94,13 @@ class InProcessWebSocketSession(WebSocketSession):
             self.trace.record("send", message)
             limit = self.max_message_size
             # A str of n characters is at most 4n bytes in UTF-8: encode only near the limit.
-            if limit is not None and (len(data) if data is not None else _utf8_size(text, limit)) > limit:
+            if limit is not None and (len(data) if data is not None else len(text) * 4) > limit:
                 size = len(data) if data is not None else len(text.encode("utf-8"))
-                # A real client refuses such a frame and closes with 1009 (message too big).
-                self._client_close_now(1009, "message too big")
-                self.to_client.put({"type": "playground.too_large", "size": size})
-                return
+                if size > limit:
+                    # A real client refuses such a frame and closes with 1009 (message too big).
+                    self._client_close_now(1009, "message too big")
+                    self.to_client.put({"type": "playground.too_large", "size": size})
+                    return
             self.to_client.put(message)
         elif kind == "websocket.accept":
             if self.accepted:
@@ -205,10 +201,10 @@ class InProcessWebSocketSession(WebSocketSession):
             raise RuntimeError("the WebSocket is not connected yet: use 'async with client.websocket_connect(...)'")
         if self._client_left:
             raise RuntimeError(f"cannot send: the client closed this WebSocket (code {self.close_code})")
-        error = self._pending_error()
-        if error is not None:
-            raise error
-        if self._app_closed or self.task.finished:
+        if self._app_closed or self.task.ending is not None:  # (the app's error comes with its ending)
+            error = self._pending_error()
+            if error is not None:
+                raise error
             raise WebSocketDisconnect(self.close_code or 1000, self.close_reason)
         self.to_app.put(message)
 
@@ -278,9 +274,8 @@ class InProcessWebSocketSession(WebSocketSession):
 
     async def _next(self, phase: str, timeout: float | None) -> dict[str, Any]:
         __tracebackhide__ = True
-        message = self.to_client.get_nowait()
-        if message is not None:
-            return message
+        if self.to_client:
+            return self.to_client.get_nowait()  # type: ignore[return-value]
         task = self.task
         watched = task.watch is not None
         if watched:
