@@ -63,7 +63,7 @@ class Ending(enum.Enum):
 class AppTask:
     __slots__ = (
         "_cancel_requested", "_cancelled_exc", "_done", "_ended_to", "_handle", "app", "ending", "exception",
-        "receive", "scope", "send", "trace", "waiting_at", "watch",
+        "receive", "scope", "send", "ticked", "trace", "waiting_at", "watch",
     )
 
     def __init__(
@@ -89,6 +89,8 @@ class AppTask:
         self.waiting_at: list[Frame] = _NO_FRAMES
         #: the block threshold (seconds) while the client waits, None for no watchdog
         self.watch: float | None = BLOCK_THRESHOLD
+        #: the watchdog looks at it from the main thread's ticks (decided when it starts)
+        self.ticked = False
 
     @property
     def finished(self) -> bool:
@@ -97,6 +99,7 @@ class AppTask:
     def start(self) -> None:
         loop = running_loop()
         if loop is not None:
+            self.ticked = self.watch is not None and watchdog.can_tick()
             task = self._handle = loop.create_task(self._run())
             # For a task cancelled before its first step, where ``_run`` never runs; ``_run`` takes
             # it off again at once (scheduling it for every call's end costs 3% of a request). A

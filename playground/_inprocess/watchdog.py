@@ -157,11 +157,16 @@ def user_frame(frames: list[Frame]) -> Frame | None:
 
 # -- the loop's side: cheap, on every wait --------------------------------------------------------
 
-#: The calls a client is waiting for right now, each ``[timeout, block, timer, due, ticked, begun]``
-#: (the loop's own timer and when it is due, where no thread can run, Pyodide's timers not saying when;
-#: whether the main thread's ticks watch it; when the wait began): a block seen is written into the
-#: entry, so a block seen late, after the wait has ended, is simply dropped.
+#: The calls a client waits for right now, where the thread (or the loop's own timer) watches them,
+#: each ``[timeout, block, timer, due, begun]`` (the loop's own timer and when it is due, where no
+#: thread can run, Pyodide's timers not saying when; when the wait began): a block seen is written
+#: into the entry, so a block seen late, after the wait has ended, is simply dropped.
 _waiting: dict[Any, list[Any]] = {}
+#: The calls a client waits for right now, where the main thread's ticks watch them (``call.ticked``,
+#: decided when the call starts), with the wait's timeout; the blocks the ticks saw, by call. Kept
+#: apart and lean: every wait of the client passes here.
+_ticked: dict[Any, float | None] = {}
+_ticked_blocks: dict[Any, Block] = {}
 _sleeping = True  # the thread is not running, or waits on ``_wakeup``
 _wakeup = threading.Event()
 _thread: threading.Thread | None = None
@@ -170,7 +175,6 @@ _checking_ticks_only = False  # the thread sleeps until the ticks stop: only tic
 _deadman: Any = None  # the thread's timer, wound by every tick: it fires when the ticks stop
 _deadman_tried = False
 _MAIN = threading.main_thread().ident
-_get_ident = threading.get_ident
 
 _timer: Any = None  # the POSIX timer that ticks the main thread, once made
 _ticks_unavailable = ""  # why the main thread cannot tick here, once that is known
@@ -181,43 +185,45 @@ _ticks_idle_since = 0.0
 _seen_by_ticks: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when it began, about)
 
 
+def can_tick() -> bool:
+    """Whether the main thread's ticks can watch a call that starts now, on this thread's loop."""
+    if _ticks_unavailable or threading.get_ident() != _MAIN:
+        return False
+    return _timer is not None or _prepare_ticks()
+
+
 def begin(call: Any, timeout: float | None) -> None:
-    """The client starts waiting for ``call``'s app. (Every wait of the client passes here: the usual
-    case, the watching already running, is one entry and one test.)"""
-    entry = _waiting[call] = [timeout, None, None, None, not _ticks_unavailable and _get_ident() == _MAIN,
-                              _perf()]
-    if entry[4]:
+    """The client starts waiting for ``call``'s app."""
+    if call.ticked:
+        _ticked[call] = timeout
         if not _ticking:
-            _begin_watching(call, entry)
-    elif _sleeping or _checking_ticks_only:
-        _begin_watching(call, entry)
-
-
-def _begin_watching(call: Any, entry: list[Any]) -> None:
-    if entry[4]:
-        entry[4] = _start_ticks()
+            _start_ticks(call, timeout)
+        return
+    entry = _waiting[call] = [timeout, None, None, None, _perf()]
     if _sleeping:
         _wake()
-        if _unavailable and not entry[4]:
+        if _unavailable:
             _tick(call, entry, None)
-    elif _checking_ticks_only and not entry[4]:
+    elif _checking_ticks_only:
         _wake_checking_thread()  # this wait needs the thread's looks now
 
 
 def end(call: Any) -> Block | None:
     """The client's wait has ended; the block the app made meanwhile, if any."""
-    entry = _waiting.pop(call, None)
-    if entry is None or (entry[1] is None and entry[2] is None):
-        return None
-    _signalled.discard(call)
-    timer = entry[2]
-    if timer is not None:  # the loop's own timer, where there is no thread: late now, late after a block
-        timer.cancel()
-        _late(call, entry, entry[3], asyncio.get_running_loop().time())
-    if entry[1] is None:
-        return None
-    block: Block = entry[1]
-    if block.ended is None:
+    if call.ticked:
+        _ticked.pop(call, None)
+        block = _ticked_blocks.pop(call, None) if _ticked_blocks else None
+    else:
+        entry = _waiting.pop(call, None)
+        if entry is None or (entry[1] is None and entry[2] is None):
+            return None
+        _signalled.discard(call)
+        timer = entry[2]
+        if timer is not None:  # the loop's own timer, where there is no thread: late now, late after a block
+            timer.cancel()
+            _late(call, entry, entry[3], asyncio.get_running_loop().time())
+        block = entry[1]
+    if block is not None and block.ended is None:
         block.ended = _perf()  # the loop is back: the client runs again
     return block
 
@@ -268,6 +274,8 @@ def _forked() -> None:
     _ticking, _timer = False, None  # nor the timers (the handler did)
     _deadman, _deadman_tried = None, False
     _waiting.clear()
+    _ticked.clear()
+    _ticked_blocks.clear()
     _seen_by_ticks.clear()
 
 
@@ -283,30 +291,46 @@ def unavailable() -> str:
 # -- the main thread's ticks: where the loop runs in the main thread (Linux) --------------------------
 
 
-def _start_ticks() -> bool:
-    """Start ticking the main thread; False (and never again) where it cannot be."""
-    global _timer, _ticking, _ticks_unavailable, _last_tick, _ticks_idle_since
+def _prepare_ticks() -> bool:
+    """Make the timer and install the handler, once; False (and never again) where it cannot be."""
+    global _timer, _ticks_unavailable
     try:
         if TICK_SIGNAL is None:
             raise OSError("this system has no SIGURG")
         handler = signal.getsignal(TICK_SIGNAL)
         if handler is not _on_tick and handler not in (signal.SIG_DFL, signal.SIG_IGN):
             raise OSError(f"SIGURG has a handler of its own here ({handler!r})")
-        if _timer is None:
-            from .posix_timer import IntervalTimer
+        from .posix_timer import IntervalTimer
 
-            _timer = IntervalTimer(TICK_SIGNAL, threading.main_thread().native_id)
-        if handler is not _on_tick:
-            signal.signal(TICK_SIGNAL, _on_tick)
-        _last_tick = _ticks_idle_since = _perf()
-        _timer.start(SAMPLE_EVERY)
-        if _deadman is not None:
-            _wind_deadman(True)
+        timer = IntervalTimer(TICK_SIGNAL, threading.main_thread().native_id)
+        signal.signal(TICK_SIGNAL, _on_tick)
     except (OSError, ValueError, AttributeError, TypeError) as exc:  # no Linux timer, a handler of another's
         _ticks_unavailable = f"the main thread cannot be signalled here ({exc})"
         return False
-    _ticking = True
+    _timer = timer
     return True
+
+
+def _start_ticks(call: Any, timeout: float | None) -> None:
+    """A ticked wait began with the ticks stopped: start them (and the thread, for their timer)."""
+    global _ticking, _ticks_unavailable, _last_tick, _ticks_idle_since
+    try:
+        handler = signal.getsignal(TICK_SIGNAL)  # type: ignore[arg-type]
+        if handler is not _on_tick:  # someone else's since: theirs stays
+            raise OSError(f"SIGURG has a handler of its own here ({handler!r})")
+        _last_tick = _ticks_idle_since = _perf()
+        _timer.start(SAMPLE_EVERY)
+    except OSError as exc:  # from now on the thread watches instead, this wait too
+        _ticks_unavailable = f"the main thread cannot be signalled here ({exc})"
+        del _ticked[call]
+        call.ticked = False
+        begin(call, timeout)
+        return
+    _ticking = True
+    if _deadman is not None:
+        _wind_deadman(True)
+    if _sleeping:
+        _wake()
 
 
 def _stop_ticks() -> None:
@@ -357,14 +381,12 @@ def _on_tick(signum: int, frame: FrameType | None) -> None:
         _in_tick = True
         now = _perf()
         previous, _last_tick = _last_tick, now
-        watched = False
-        for call, entry in list(_waiting.items()):
-            if entry[4]:
-                watched = True
-                try:
-                    _look_from_inside(call, entry, previous, now, frame)
-                except Exception:  # never into the code it interrupted (but the stop, a BaseException)
-                    _seen_by_ticks.pop(call, None)
+        watched = bool(_ticked)
+        for call, timeout in list(_ticked.items()):
+            try:
+                _look_from_inside(call, timeout, previous, now, frame)
+            except Exception:  # never into the code it interrupted (but the stop, a BaseException)
+                _seen_by_ticks.pop(call, None)
         if _deadman is not None:
             _wind_deadman(watched)
         if watched:
@@ -378,7 +400,7 @@ def _on_tick(signum: int, frame: FrameType | None) -> None:
         _in_tick = False
 
 
-def _look_from_inside(call: Any, entry: list[Any], previous: float, now: float, frame: FrameType | None) -> None:
+def _look_from_inside(call: Any, timeout: float | None, previous: float, now: float, frame: FrameType | None) -> None:
     """``previous``: when the last tick ran, and did not see this step yet."""
     handle = call._handle
     coro = handle.get_coro() if handle is not None else None
@@ -391,18 +413,17 @@ def _look_from_inside(call: Any, entry: list[Any], previous: float, now: float, 
         return
     first = _seen_by_ticks.get(call)
     if first is None or first[0] is not step:
-        first = _seen_by_ticks[call] = (step, _began_between(entry, previous, now))
+        first = _seen_by_ticks[call] = (step, _began_between(previous, now))
     started = first[1]
-    timeout = entry[0]
     elapsed = now - started
     if elapsed < (call.watch if timeout is None else min(call.watch, timeout)):
         return
     frames = _frames_from(frame, app_frame)
     if frames is None:  # the main thread is not inside this app: it runs in another thread's loop
         return
-    block: Block | None = entry[1]
+    block = _ticked_blocks.get(call)
     if block is None or block._step is not step:
-        block = entry[1] = Block(started, step, _MAIN or 0, frames)
+        block = _ticked_blocks[call] = Block(started, step, _MAIN or 0, frames)
     else:
         block.frames = frames
     if timeout is None or elapsed < timeout or frame is None:
@@ -417,11 +438,11 @@ def _look_from_inside(call: Any, entry: list[Any], previous: float, now: float, 
     raise StopBlockingApp
 
 
-def _began_between(entry: list[Any], previous: float, now: float) -> float:
-    """When a step first seen ``now`` began, about: after the wait began and the last tick ran, and before
-    the next tick was due (a tick that comes late was kept out by this step)."""
-    earliest = max(previous, entry[5])
-    return (earliest + max(earliest, min(now, previous + SAMPLE_EVERY))) / 2
+def _began_between(previous: float, now: float) -> float:
+    """When a step first seen ``now`` began, about: after the last tick ran, and before the next was due
+    (a tick that comes late was kept out by this step). No wait began in between without a tick first:
+    a pending tick runs before the next bytecode, and starting the ticks sets the last one to now."""
+    return (previous + min(now, previous + SAMPLE_EVERY)) / 2
 
 
 def _frames_from(top: FrameType | None, app_frame: FrameType) -> list[Frame] | None:
@@ -436,7 +457,7 @@ def _frames_from(top: FrameType | None, app_frame: FrameType) -> list[Frame] | N
     return [frame_of(f) for f in reversed(inner)]
 
 
-def _look_at_overdue(call: Any, entry: list[Any], now: float) -> None:
+def _look_at_overdue(call: Any, timeout: float | None, now: float) -> None:
     """From the thread, when no tick has come for a while: the main thread is inside a call that does
     not return to Python on a signal. If it is the app's, the cell is told now; the tick that comes
     when the call returns stops the app."""
@@ -449,21 +470,20 @@ def _look_at_overdue(call: Any, entry: list[Any], now: float) -> None:
         return
     first = _seen_by_ticks.get(call)
     if first is None or first[0] is not step:
-        first = _seen_by_ticks[call] = (step, _began_between(entry, _last_tick, now))
+        first = _seen_by_ticks[call] = (step, _began_between(_last_tick, now))
     started = first[1]
-    timeout = entry[0]
     if now - started < (call.watch if timeout is None else min(call.watch, timeout)):
         return
     found = _loop_thread_frames(coro.cr_frame)
     if found is None:
         return
     thread, frames = found
-    block: Block | None = entry[1]
+    block = _ticked_blocks.get(call)
     if block is None or block._step is not step:
         block = Block(started, step, thread, frames)
         if not (coro.cr_running and coro.cr_frame.f_back is step):  # the step ended meanwhile
             return
-        entry[1] = block
+        _ticked_blocks[call] = block
     else:
         block.frames = frames
     if timeout is not None and now - started >= timeout and not block.uninterruptible:
@@ -480,13 +500,13 @@ def _watch() -> None:
     idle_since = looked = _perf()
     interval = 0.0  # woken by a wait: look at once (here as soon as the loop lets go of the GIL)
     while True:
-        if not _waiting:
+        if not _waiting and not _ticked:
             seen.clear()
             if _ticking:  # they linger: wait for the timer they wind, which an event could not wake
                 interval = SAFETY_EVERY
             elif _perf() - idle_since >= LINGER:
                 _sleeping = True
-                if not _waiting:
+                if not _waiting and not _ticked:
                     _wakeup.wait()
                 _sleeping = False
                 _wakeup.clear()
@@ -506,26 +526,27 @@ def _watch() -> None:
             time.sleep(interval)
         interval = SAMPLE_EVERY
         previous, looked = looked, _perf()
-        if not _waiting:
+        if not _waiting and not _ticked:
             continue
         idle_since = looked
         try:
             entries = list(_waiting.items())
+            ticked = list(_ticked.items()) if looked - _last_tick >= TICKS_OVERDUE else []
         except RuntimeError:  # changed while being copied
             continue
-        ticked_only = True
         for call, entry in entries:
             try:
-                if not entry[4]:
-                    ticked_only = False
-                    _look_at(call, entry, seen, previous)
-                elif looked - _last_tick >= TICKS_OVERDUE:
-                    _look_at_overdue(call, entry, looked)
+                _look_at(call, entry, seen, previous)
             except Exception:  # a call that ended while being looked at: look again next time
                 seen.pop(call, None)
+        for call, timeout in ticked:
+            try:
+                _look_at_overdue(call, timeout, looked)
+            except Exception:
+                pass
         for call in [c for c in seen if c not in _waiting]:
             del seen[call]
-        if ticked_only:
+        if not entries:
             interval = SAFETY_EVERY  # the ticks look; this only checks that they still come
 
 
@@ -545,7 +566,7 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
         # It began between the last look and this one: halfway, as the best guess. A look made late (the
         # thread was kept from the GIL meanwhile) says nothing of when: what held the GIL need not have
         # been this step.
-        seen[call] = (step, (max(previous, now - 2 * SAMPLE_EVERY, entry[5]) + now) / 2)
+        seen[call] = (step, (max(previous, now - 2 * SAMPLE_EVERY, entry[4]) + now) / 2)
         return
     started = first[1]
     timeout = entry[0]
@@ -670,8 +691,9 @@ def app_frames(frames: list[Frame]) -> list[Frame]:
 def mark_stopped(call: Any) -> None:
     """The app has been stopped (seen from the app's task, as the stop comes out of it)."""
     entry = _waiting.get(call)
-    if entry is not None and entry[1] is not None and entry[1].stopped is None:
-        entry[1].stopped = _perf()
+    block = _ticked_blocks.get(call) if entry is None else entry[1]
+    if block is not None and block.stopped is None:
+        block.stopped = _perf()
 
 
 def _on_main_thread(_: Any) -> int:
@@ -683,8 +705,12 @@ def _on_main_thread(_: Any) -> int:
     call, block = target
     try:
         interrupted = sys._getframe(1)
-        while interrupted.f_code in _TICK_CODES and interrupted.f_back is not None:
-            interrupted = interrupted.f_back  # run during a tick: what the tick interrupted is what counts
+        if _in_tick or interrupted.f_code in _TICK_CODES:
+            # During a tick (the ticks and the thread at once: a loop in another thread too): raised
+            # here, the stop would cut the tick short. Asked again, it comes at the next bytecode.
+            _target = target
+            _add_pending_call()
+            return 0
         handle = call._handle
         coro = handle.get_coro() if handle is not None else None
         if coro is None or not coro.cr_running or coro.cr_frame.f_back is not block._step:
@@ -741,4 +767,4 @@ def _step_codes() -> frozenset[Any]:
 
 
 _STEP_CODES = _step_codes()
-_TICK_CODES = frozenset({_on_tick.__code__, _look_from_inside.__code__})
+_TICK_CODES = frozenset({_on_tick.__code__})  # before it says so in _in_tick
