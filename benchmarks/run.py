@@ -19,10 +19,13 @@ Three comparisons (the targets are in DESIGN.md, "Targets"):
    statement are both shown; the ratio is taken on CPU time, which other processes sharing the
    machine disturb far less (their wall-time spread here is several times larger).
 
-The contenders take turns within each round (in a rotating order), so a busy machine slows them
-alike; a rate is the median over the rounds, and a ratio is the median of the per-round ratios, each
-taken between runs made moments apart. Every contender drives the same app object: the endpoint behind a three-line
-lifespan shim, which Starlette's ``TestClient`` needs inside ``with`` and the others never reach.
+The contenders take turns within each round, ten short turns each in a rotating order, so that a
+busy machine slows them alike (this machine's speed drifts within a second: one long run each made
+the HTTP ratio swing between 1.7x and 3.1x from one `make bench` to the next); a contender's rate in
+a round is its round trips over its time summed over its turns, a rate is the median over the
+rounds, and a ratio is the median of the per-round ratios. Every contender drives the same app
+object: the endpoint behind a three-line lifespan shim, which Starlette's ``TestClient`` needs inside
+``with`` and the others never reach.
 """
 
 from __future__ import annotations
@@ -264,24 +267,35 @@ def report(targets: list[Target]) -> list[Target]:
     return [t for t in targets if not t.passed]
 
 
+TURNS = 10  # turns per contender in a round
+
+
 def run_rounds(
     loop: asyncio.AbstractEventLoop, rounds: int, contenders: dict[str, tuple[int, Callable[[int], Any]]]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Each contender once per round; the median rate of each, and the median per-round ratio of
-    the playground's rate to each.
+    """Each contender ``TURNS`` times per round, in turns; the median rate of each, and the median
+    per-round ratio of the playground's rate to each.
 
-    A contender is ``(batch size, runner)``; a runner returns a coroutine (run on ``loop``) or, for
-    Starlette's synchronous TestClient, the rate itself (called here, outside any running loop).
+    A contender is ``(batch size, runner)``, the batch split over the turns; a runner returns a
+    coroutine (run on ``loop``) or, for Starlette's synchronous TestClient, the rate itself (called
+    here, outside any running loop). A runner times only its round trips, not its setup.
     """
     names = list(contenders)
     rates: dict[str, list[float]] = {name: [] for name in names}
     ratios: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(rounds):
-        measured = {}
-        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
-            size, runner = contenders[name]
-            outcome = runner(size)
-            measured[name] = loop.run_until_complete(outcome) if asyncio.iscoroutine(outcome) else outcome
+        done = dict.fromkeys(names, 0)
+        seconds = dict.fromkeys(names, 0.0)
+        for turn in range(TURNS):
+            start = (round_ + turn) % len(names)
+            for name in names[start:] + names[:start]:
+                size, runner = contenders[name]
+                n = max(size // TURNS, 1)
+                outcome = runner(n)
+                rate = loop.run_until_complete(outcome) if asyncio.iscoroutine(outcome) else outcome
+                done[name] += n
+                seconds[name] += n / rate
+        measured = {name: done[name] / seconds[name] for name in names}
         for name in names:
             rates[name].append(measured[name])
             ratios[name].append(measured[PG] / measured[name])

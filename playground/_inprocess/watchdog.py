@@ -529,25 +529,31 @@ def _watch() -> None:
         if not _waiting and not _ticked:
             continue
         idle_since = looked
-        try:
-            entries = list(_waiting.items())
-            ticked = list(_ticked.items()) if looked - _last_tick >= TICKS_OVERDUE else []
-        except RuntimeError:  # changed while being copied
-            continue
-        for call, entry in entries:
-            try:
-                _look_at(call, entry, seen, previous)
-            except Exception:  # a call that ended while being looked at: look again next time
-                seen.pop(call, None)
-        for call, timeout in ticked:
-            try:
-                _look_at_overdue(call, timeout, looked)
-            except Exception:
-                pass
-        for call in [c for c in seen if c not in _waiting]:
-            del seen[call]
-        if not entries:
+        if not _look_at_all(seen, previous, looked):
             interval = SAFETY_EVERY  # the ticks look; this only checks that they still come
+
+
+def _look_at_all(seen: dict[Any, tuple[FrameType, float]], previous: float, looked: float) -> bool:
+    """One look at every wait; whether any is the thread's to watch. (A function of its own, so that
+    nothing of the calls looked at stays referenced while the thread sleeps.)"""
+    try:
+        entries = list(_waiting.items())
+        ticked = list(_ticked.items()) if looked - _last_tick >= TICKS_OVERDUE else []
+    except RuntimeError:  # changed while being copied
+        return True
+    for call, entry in entries:
+        try:
+            _look_at(call, entry, seen, previous)
+        except Exception:  # a call that ended while being looked at: look again next time
+            seen.pop(call, None)
+    for call, timeout in ticked:
+        try:
+            _look_at_overdue(call, timeout, looked)
+        except Exception:
+            pass
+    for call in [c for c in seen if c not in _waiting]:
+        del seen[call]
+    return bool(entries)
 
 
 def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float]], previous: float) -> None:
