@@ -38,9 +38,10 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from types import AsyncGeneratorType
 from typing import Any
 
 import httpx
@@ -102,36 +103,45 @@ BASE_SCOPE: dict[str, Any] = {
 }
 
 
-# -- the contenders: each runs one round and returns round trips per second ---------------------------
+# -- the contenders ------------------------------------------------------------------------------------
+#
+# Each is a generator: set up once per round, then sent a batch size for every turn, it answers with
+# the round trips per second of that batch (setup and checks untimed); sent 0, it checks the last
+# answer and ends. So a client or session lasts the whole round, as a user's would, across turns.
+
+Rates = Generator[float, int, None]
+AsyncRates = AsyncGenerator[float, int]
 
 
-async def http_playground(n: int) -> float:
+async def http_playground() -> AsyncRates:
     client = Client(HTTP_APP)
     await client.get("/")  # warm up
-    start = time.perf_counter()
-    for _ in range(n):
-        await client.get("/")
-    elapsed = time.perf_counter() - start
-    response = await client.get("/")
-    assert response.status_code == 200 and response.text == "Hello, world!"
-    assert response.trace.types[-1] == "http.response.body"
-    return n / elapsed
-
-
-async def http_httpx(n: int) -> float:
-    transport = httpx.ASGITransport(app=HTTP_APP)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await client.get("/")
+    n = yield 0.0
+    while n:
         start = time.perf_counter()
         for _ in range(n):
             await client.get("/")
-        elapsed = time.perf_counter() - start
+        n = yield n / (time.perf_counter() - start)
+    response = await client.get("/")
+    assert response.status_code == 200 and response.text == "Hello, world!"
+    assert response.trace.types[-1] == "http.response.body"
+
+
+async def http_httpx() -> AsyncRates:
+    transport = httpx.ASGITransport(app=HTTP_APP)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await client.get("/")
+        n = yield 0.0
+        while n:
+            start = time.perf_counter()
+            for _ in range(n):
+                await client.get("/")
+            n = yield n / (time.perf_counter() - start)
         response = await client.get("/")
     assert response.status_code == 200 and response.text == "Hello, world!"
-    return n / elapsed
 
 
-async def http_bare(n: int) -> float:
+async def http_bare() -> AsyncRates:
     request = {"type": "http.request", "body": b"", "more_body": False}
     sent: list[dict[str, Any]] = []
 
@@ -141,42 +151,47 @@ async def http_bare(n: int) -> float:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    start = time.perf_counter()
-    for _ in range(n):
-        await HTTP_APP({**BASE_SCOPE, "type": "http", "method": "GET"}, receive, send)
-    elapsed = time.perf_counter() - start
-    assert len(sent) == 2 * n and sent[-1]["body"] == b"Hello, world!"
-    return n / elapsed
+    n = yield 0.0
+    while n:
+        sent.clear()
+        start = time.perf_counter()
+        for _ in range(n):
+            await HTTP_APP({**BASE_SCOPE, "type": "http", "method": "GET"}, receive, send)
+        elapsed = time.perf_counter() - start
+        assert len(sent) == 2 * n and sent[-1]["body"] == b"Hello, world!"
+        n = yield n / elapsed
 
 
-def http_starlette(test_client: Any, n: int) -> float:
+def http_starlette(test_client: Any) -> Rates:
     test_client.get("/")
-    start = time.perf_counter()
-    for _ in range(n):
-        test_client.get("/")
-    elapsed = time.perf_counter() - start
+    n = yield 0.0
+    while n:
+        start = time.perf_counter()
+        for _ in range(n):
+            test_client.get("/")
+        n = yield n / (time.perf_counter() - start)
     response = test_client.get("/")
     assert response.status_code == 200 and response.text == "Hello, world!"
-    return n / elapsed
 
 
-async def ws_playground(n: int) -> float:
+async def ws_playground() -> AsyncRates:
     client = Client(WS_APP)
     async with client.websocket_connect("/ws") as ws:
         await ws.send_text("warm up")
         await ws.receive_text()
-        start = time.perf_counter()
-        for _ in range(n):
-            await ws.send_text("hello")
-            await ws.receive_text()
-        elapsed = time.perf_counter() - start
+        n = yield 0.0
+        while n:
+            start = time.perf_counter()
+            for _ in range(n):
+                await ws.send_text("hello")
+                await ws.receive_text()
+            n = yield n / (time.perf_counter() - start)
         await ws.send_text("last")
         assert await ws.receive_text() == "last"
     assert ws.close_code == 1000
-    return n / elapsed
 
 
-async def ws_bare(n: int) -> float:
+async def ws_bare() -> AsyncRates:
     to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     to_client: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     scope = {**BASE_SCOPE, "type": "websocket", "scheme": "ws", "path": "/ws", "raw_path": b"/ws",
@@ -185,30 +200,32 @@ async def ws_bare(n: int) -> float:
     to_app.put_nowait({"type": "websocket.connect"})
     assert (await to_client.get())["type"] == "websocket.accept"
     message = {"type": "websocket.receive", "text": "hello"}
-    start = time.perf_counter()
-    for _ in range(n):
-        to_app.put_nowait(message)
-        await to_client.get()
-    elapsed = time.perf_counter() - start
+    n = yield 0.0
+    while n:
+        start = time.perf_counter()
+        for _ in range(n):
+            to_app.put_nowait(message)
+            await to_client.get()
+        n = yield n / (time.perf_counter() - start)
     to_app.put_nowait({"type": "websocket.receive", "text": "last"})
     assert (await to_client.get())["text"] == "last"
     to_app.put_nowait({"type": "websocket.disconnect", "code": 1000})
     await task
-    return n / elapsed
 
 
-def ws_starlette(test_client: Any, n: int) -> float:
+def ws_starlette(test_client: Any) -> Rates:
     with test_client.websocket_connect("/ws") as ws:
         ws.send_text("warm up")
         ws.receive_text()
-        start = time.perf_counter()
-        for _ in range(n):
-            ws.send_text("hello")
-            ws.receive_text()
-        elapsed = time.perf_counter() - start
+        n = yield 0.0
+        while n:
+            start = time.perf_counter()
+            for _ in range(n):
+                ws.send_text("hello")
+                ws.receive_text()
+            n = yield n / (time.perf_counter() - start)
         ws.send_text("last")
         assert ws.receive_text() == "last"
-    return n / elapsed
 
 
 # -- import time ------------------------------------------------------------------------------------
@@ -270,31 +287,41 @@ def report(targets: list[Target]) -> list[Target]:
 TURNS = 10  # turns per contender in a round
 
 
+def _send(loop: asyncio.AbstractEventLoop, rates: Rates | AsyncRates, n: int | None) -> float:
+    """Give a contender its next batch (``None``: start it; 0: let it check and end); its answer."""
+    try:
+        if isinstance(rates, AsyncGeneratorType):
+            return loop.run_until_complete(rates.asend(n))  # type: ignore[arg-type]
+        return rates.send(n)  # type: ignore[arg-type]  # Starlette's TestClient: called outside any loop
+    except (StopIteration, StopAsyncIteration):
+        return 0.0
+
+
 def run_rounds(
-    loop: asyncio.AbstractEventLoop, rounds: int, contenders: dict[str, tuple[int, Callable[[int], Any]]]
+    loop: asyncio.AbstractEventLoop, rounds: int, contenders: dict[str, tuple[int, Callable[[], Any]]]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Each contender ``TURNS`` times per round, in turns; the median rate of each, and the median
     per-round ratio of the playground's rate to each.
 
-    A contender is ``(batch size, runner)``, the batch split over the turns; a runner returns a
-    coroutine (run on ``loop``) or, for Starlette's synchronous TestClient, the rate itself (called
-    here, outside any running loop). A runner times only its round trips, not its setup.
+    A contender is ``(batch size, generator function)``, the batch split over the turns.
     """
     names = list(contenders)
     rates: dict[str, list[float]] = {name: [] for name in names}
     ratios: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(rounds):
+        running = {name: contenders[name][1]() for name in names}
+        for name in names:
+            _send(loop, running[name], None)
         done = dict.fromkeys(names, 0)
         seconds = dict.fromkeys(names, 0.0)
         for turn in range(TURNS):
             start = (round_ + turn) % len(names)
             for name in names[start:] + names[:start]:
-                size, runner = contenders[name]
-                n = max(size // TURNS, 1)
-                outcome = runner(n)
-                rate = loop.run_until_complete(outcome) if asyncio.iscoroutine(outcome) else outcome
+                n = max(contenders[name][0] // TURNS, 1)
                 done[name] += n
-                seconds[name] += n / rate
+                seconds[name] += n / _send(loop, running[name], n)
+        for name in names:
+            _send(loop, running[name], 0)
         measured = {name: done[name] / seconds[name] for name in names}
         for name in names:
             rates[name].append(measured[name])
@@ -318,10 +345,10 @@ def measure_http(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[s
     from starlette.testclient import TestClient
 
     with TestClient(HTTP_APP) as test_client:
-        contenders: dict[str, tuple[int, Callable[[int], Any]]] = {
+        contenders: dict[str, tuple[int, Callable[[], Any]]] = {
             PG: (n, http_playground),
             HX: (n, http_httpx),
-            ST: (max(n // 10, 50), lambda size: http_starlette(test_client, size)),
+            ST: (max(n // 10, 50), lambda: http_starlette(test_client)),
             BARE: (n * 2, http_bare),
         }
         rates, ratios = run_rounds(loop, rounds, contenders)
@@ -335,9 +362,9 @@ def measure_ws(loop: asyncio.AbstractEventLoop, rounds: int, n: int) -> dict[str
     from starlette.testclient import TestClient
 
     with TestClient(WS_APP) as test_client:
-        contenders: dict[str, tuple[int, Callable[[int], Any]]] = {
+        contenders: dict[str, tuple[int, Callable[[], Any]]] = {
             PG: (n, ws_playground),
-            WS_ST: (max(n // 10, 50), lambda size: ws_starlette(test_client, size)),
+            WS_ST: (max(n // 10, 50), lambda: ws_starlette(test_client)),
             WS_BARE: (n * 2, ws_bare),
         }
         rates, ratios = run_rounds(loop, rounds, contenders)

@@ -144,6 +144,8 @@ class Channel(list[T]):
             # Most answers come within one pass of the loop (the other task runs next): look again
             # after one yield before paying for a future and a timer.
             await _one_pass()
+            if self:
+                return self.get_nowait() if take else True
             deadline = None if timeout is None else loop.time() + timeout
             while not self:
                 future = loop.create_future()
