@@ -402,21 +402,15 @@ def _on_tick(signum: int, frame: FrameType | None) -> None:
 
 def _look_from_inside(call: Any, timeout: float | None, previous: float, now: float, frame: FrameType | None) -> None:
     """``previous``: when the last tick ran, and did not see this step yet."""
-    handle = call._handle
-    coro = handle.get_coro() if handle is not None else None
-    if coro is None or not coro.cr_running:
+    running = _in_a_step(call)
+    if running is None:
         _seen_by_ticks.pop(call, None)
         return
+    coro, step = running
     app_frame = coro.cr_frame
-    step = app_frame.f_back
-    if step is None or step.f_code not in _STEP_CODES:
-        return
-    first = _seen_by_ticks.get(call)
-    if first is None or first[0] is not step:
-        first = _seen_by_ticks[call] = (step, _began_between(previous, now))
-    started = first[1]
+    started = _first_seen(_seen_by_ticks, call, step, _began_between(previous, now))
     elapsed = now - started
-    if elapsed < (call.watch if timeout is None else min(call.watch, timeout)):
+    if elapsed < _threshold(call, timeout):
         return
     frames = _frames_from(frame, app_frame)
     if frames is None:  # the main thread is not inside this app: it runs in another thread's loop
@@ -461,18 +455,12 @@ def _look_at_overdue(call: Any, timeout: float | None, now: float) -> None:
     """From the thread, when no tick has come for a while: the main thread is inside a call that does
     not return to Python on a signal. If it is the app's, the cell is told now; the tick that comes
     when the call returns stops the app."""
-    handle = call._handle
-    coro = handle.get_coro() if handle is not None else None
-    if coro is None or not coro.cr_running:
+    running = _in_a_step(call)
+    if running is None:
         return
-    step = coro.cr_frame.f_back
-    if step is None or step.f_code not in _STEP_CODES:
-        return
-    first = _seen_by_ticks.get(call)
-    if first is None or first[0] is not step:
-        first = _seen_by_ticks[call] = (step, _began_between(_last_tick, now))
-    started = first[1]
-    if now - started < (call.watch if timeout is None else min(call.watch, timeout)):
+    coro, step = running
+    started = _first_seen(_seen_by_ticks, call, step, _began_between(_last_tick, now))
+    if now - started < _threshold(call, timeout):
         return
     found = _loop_thread_frames(coro.cr_frame)
     if found is None:
@@ -556,16 +544,40 @@ def _look_at_all(seen: dict[Any, tuple[FrameType, float]], previous: float, look
     return bool(entries)
 
 
-def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float]], previous: float) -> None:
-    """``previous``: when the thread looked the time before, and did not see this step yet."""
+def _in_a_step(call: Any) -> tuple[Any, FrameType] | None:
+    """The app's coroutine and the loop's frame of the step running it, if it is in the middle of one
+    (and run by asyncio's own Handle: with another loop one step cannot be told from the next)."""
     handle = call._handle
     coro = handle.get_coro() if handle is not None else None
     if coro is None or not coro.cr_running:
-        seen.pop(call, None)
-        return
+        return None
     step = coro.cr_frame.f_back
     if step is None or step.f_code not in _STEP_CODES:
-        return  # not run by asyncio's own Handle (another loop): no way to tell one step from the next
+        return None
+    return coro, step
+
+
+def _first_seen(seen: dict[Any, tuple[FrameType, float]], call: Any, step: FrameType, began: float) -> float:
+    """When ``call``'s current step began, as first seen (``began``, if it is seen now for the first time)."""
+    first = seen.get(call)
+    if first is None or first[0] is not step:
+        seen[call] = (step, began)
+        return began
+    return first[1]
+
+
+def _threshold(call: Any, timeout: float | None) -> float:
+    """How long a step may last before it is a block: the threshold, or the wait's timeout if shorter."""
+    return call.watch if timeout is None else min(call.watch, timeout)
+
+
+def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float]], previous: float) -> None:
+    """``previous``: when the thread looked the time before, and did not see this step yet."""
+    running = _in_a_step(call)
+    if running is None:
+        seen.pop(call, None)
+        return
+    coro, step = running
     now = _perf()
     first = seen.get(call)
     if first is None or first[0] is not step:
@@ -576,7 +588,7 @@ def _look_at(call: Any, entry: list[Any], seen: dict[Any, tuple[FrameType, float
         return
     started = first[1]
     timeout = entry[0]
-    if now - started < (call.watch if timeout is None else min(call.watch, timeout)):
+    if now - started < _threshold(call, timeout):
         return
     block: Block | None = entry[1]
     found = _loop_thread_frames(coro.cr_frame)
