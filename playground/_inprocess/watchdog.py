@@ -64,6 +64,8 @@ UNINTERRUPTIBLE_AFTER = 0.5
 #: Where the main thread looks at itself and the thread has no timer of its own to wake it when the
 #: ticks stop, the thread checks this often that they still come.
 SAFETY_EVERY = 1.0
+#: The ticks stop after this long with no wait begun (seconds); cheap, they need not stop sooner.
+TICKS_LINGER = 0.5
 #: Ticks this late mean a call that does not return to Python on a signal.
 TICKS_OVERDUE = 3 * SAMPLE_EVERY
 #: The signal of the ticks: its default action is to ignore it, so a tick after its handler was reset
@@ -167,6 +169,7 @@ _waiting: dict[Any, list[Any]] = {}
 #: apart and lean: every wait of the client passes here.
 _ticked: dict[Any, float | None] = {}
 _ticked_blocks: dict[Any, Block] = {}
+_waited = False  # a ticked wait began since the last tick
 _sleeping = True  # the thread is not running, or waits on ``_wakeup``
 _wakeup = threading.Event()
 _thread: threading.Thread | None = None
@@ -194,8 +197,10 @@ def can_tick() -> bool:
 
 def begin(call: Any, timeout: float | None) -> None:
     """The client starts waiting for ``call``'s app."""
+    global _waited
     if call.ticked:
         _ticked[call] = timeout
+        _waited = True
         if not _ticking:
             _start_ticks(call, timeout)
         return
@@ -374,14 +379,15 @@ def _make_deadman() -> None:
 
 def _on_tick(signum: int, frame: FrameType | None) -> None:
     """The signal's handler: the main thread looks at itself, between two bytecodes of whatever it runs."""
-    global _in_tick, _last_tick, _ticks_idle_since
+    global _in_tick, _last_tick, _ticks_idle_since, _waited
     if _in_tick:  # a tick that came during a tick
         return
     try:  # first: the thread's stop may be raised anywhere in here (its pending call ran during a tick)
         _in_tick = True
         now = _perf()
         previous, _last_tick = _last_tick, now
-        watched = bool(_ticked)
+        watched = _waited or bool(_ticked)
+        _waited = False
         for call, timeout in list(_ticked.items()):
             try:
                 _look_from_inside(call, timeout, previous, now, frame)
@@ -391,7 +397,7 @@ def _on_tick(signum: int, frame: FrameType | None) -> None:
             _wind_deadman(watched)
         if watched:
             _ticks_idle_since = now
-        elif now - _ticks_idle_since >= LINGER:
+        elif now - _ticks_idle_since >= TICKS_LINGER:
             _seen_by_ticks.clear()
             _stop_ticks()
             if _deadman is not None:
