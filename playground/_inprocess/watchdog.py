@@ -393,6 +393,8 @@ def _on_tick(signum: int, frame: FrameType | None) -> None:
                 _look_from_inside(call, timeout, previous, now, frame)
             except Exception:  # never into the code it interrupted (but the stop, a BaseException)
                 _seen_by_ticks.pop(call, None)
+        for call in [c for c in _seen_by_ticks if c not in _ticked]:  # waits that ended: let their calls go
+            del _seen_by_ticks[call]
         if _deadman is not None:
             _wind_deadman(watched)
         if watched:
@@ -475,7 +477,7 @@ def _look_at_overdue(call: Any, timeout: float | None, now: float) -> None:
     block = _ticked_blocks.get(call)
     if block is None or block._step is not step:
         block = Block(started, step, thread, frames)
-        if not (coro.cr_running and coro.cr_frame.f_back is step):  # the step ended meanwhile
+        if not (coro.cr_running and coro.cr_frame.f_back is step) or call not in _ticked:  # ended meanwhile
             return
         _ticked_blocks[call] = block
     else:

@@ -286,6 +286,20 @@ async def test_the_ticks_stop_when_nothing_waits_and_leave_sigurg_as_found_other
     assert not watchdog._ticking
 
 
+@pytest.mark.skipif(not TICKS, reason="the main thread's ticks are Linux's POSIX timers")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_ticks_keep_nothing_of_a_wait_that_ended() -> None:
+    # Requests one after the other, each app step 2 ms, for long enough that many ticks land inside one.
+    client = Client(Spins)
+    started = time.perf_counter()
+    while time.perf_counter() - started < 0.6:
+        await client.get("/?s=0.002")
+    await asyncio.sleep(2 * watchdog.SAMPLE_EVERY)  # a tick or two more, the ticks still running
+    assert watchdog._ticking
+    # Private, as nothing public shows it: what the ticks hold (each would keep a finished call alive).
+    assert not watchdog._seen_by_ticks and not watchdog._ticked_blocks and not watchdog._ticked
+
+
 def test_a_sigurg_handler_of_another_is_kept_and_the_thread_looks_instead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
