@@ -495,11 +495,12 @@ def _watch() -> None:
     seen: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when first seen)
     idle_since = looked = _perf()
     interval = 0.0  # woken by a wait: look at once (here as soon as the loop lets go of the GIL)
+    ticks_only = False  # the ticks look at every wait: only check that they still come
     while True:
         if not _waiting and not _ticked:
             seen.clear()
             if _ticking:  # they linger: wait for the timer they wind, which an event could not wake
-                interval = SAFETY_EVERY
+                ticks_only = True
             elif _perf() - idle_since >= LINGER:
                 _sleeping = True
                 if not _waiting and not _ticked:
@@ -507,26 +508,32 @@ def _watch() -> None:
                 _sleeping = False
                 _wakeup.clear()
                 idle_since = looked = _perf()
-                interval = 0.0
-        if interval == SAFETY_EVERY:
-            _checking_ticks_only = True
-            if not _deadman_tried:
-                _make_deadman()
-            if _deadman is not None:  # until the ticks stop, or a wait that needs looks begins
-                _wind_deadman(True)  # wound here too, for a call that blocked before the first tick
-                signal.sigtimedwait({TICK_SIGNAL}, 10 * SAFETY_EVERY)  # type: ignore[arg-type]
-            elif _wakeup.wait(interval):
-                _wakeup.clear()
-            _checking_ticks_only = False
+                interval, ticks_only = 0.0, False
+        if ticks_only:
+            _sleep_while_the_ticks_come()
         elif interval:
             time.sleep(interval)
-        interval = SAMPLE_EVERY
+        interval, ticks_only = SAMPLE_EVERY, False
         previous, looked = looked, _perf()
         if not _waiting and not _ticked:
             continue
         idle_since = looked
-        if not _look_at_all(seen, previous, looked):
-            interval = SAFETY_EVERY  # the ticks look; this only checks that they still come
+        ticks_only = not _look_at_all(seen, previous, looked)
+
+
+def _sleep_while_the_ticks_come() -> None:
+    """Until the ticks stop (the timer they wind fires), or a wait that needs the thread's looks begins
+    (``_wake_checking_thread``); a ``SAFETY_EVERY`` at most where the thread has no timer of its own."""
+    global _checking_ticks_only
+    _checking_ticks_only = True
+    if not _deadman_tried:
+        _make_deadman()
+    if _deadman is not None:
+        _wind_deadman(True)  # wound here too, for a call that blocked before the first tick
+        signal.sigtimedwait({TICK_SIGNAL}, 10 * SAFETY_EVERY)  # type: ignore[arg-type]
+    elif _wakeup.wait(SAFETY_EVERY):
+        _wakeup.clear()
+    _checking_ticks_only = False
 
 
 def _look_at_all(seen: dict[Any, tuple[FrameType, float]], previous: float, looked: float) -> bool:
@@ -731,7 +738,7 @@ def _on_main_thread(_: Any) -> int:
     call, block = target
     try:
         interrupted = sys._getframe(1)
-        if _in_tick or interrupted.f_code in _TICK_CODES:
+        if _in_tick or interrupted.f_code is _TICK_CODE:
             # During a tick (the ticks and the thread at once: a loop in another thread too): raised
             # here, the stop would cut the tick short. Asked again, it comes at the next bytecode.
             _target = target
@@ -793,4 +800,4 @@ def _step_codes() -> frozenset[Any]:
 
 
 _STEP_CODES = _step_codes()
-_TICK_CODES = frozenset({_on_tick.__code__})  # before it says so in _in_tick
+_TICK_CODE = _on_tick.__code__  # a tick's frame before it says so in _in_tick
