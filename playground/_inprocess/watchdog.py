@@ -43,15 +43,18 @@ step cannot be told from the next.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import AsyncGenerator
 from types import FrameType
 from typing import Any
 
 from ..errors import Frame, describe_frame_at, describe_frames, frame_of
+from .channel import running_loop
 
 #: How often the thread looks while a client waits (seconds): the precision of a block's duration.
 #: Each look takes the GIL from the loop for a moment: on a busy machine, a moment can be a while.
@@ -64,7 +67,9 @@ UNINTERRUPTIBLE_AFTER = 0.5
 #: Where the main thread looks at itself and the thread has no timer of its own to wake it when the
 #: ticks stop, the thread checks this often that they still come.
 SAFETY_EVERY = 1.0
-#: The ticks stop after this long with no wait begun (seconds); cheap, they need not stop sooner.
+#: The ticks stop after this long with no wait begun (seconds), while the loop runs: cheap, they need
+#: not stop sooner. With the loop gone they stop at the next tick: a signal then lands in whatever runs
+#: next, such as trio's run, whose closing leaves the signal wakeup fd on a closed socket for a moment.
 TICKS_LINGER = 0.5
 #: Ticks this late mean a call that does not return to Python on a signal.
 TICKS_OVERDUE = 3 * SAMPLE_EVERY
@@ -186,6 +191,7 @@ _in_tick = False
 _last_tick = 0.0  # when the last tick ran (perf_counter())
 _ticks_idle_since = 0.0
 _seen_by_ticks: dict[Any, tuple[FrameType, float]] = {}  # call -> (the step's frame, when it began, about)
+_loop_end: Any = None  # (the loop the ticks run for, the async generator its shutdown closes)
 
 
 def can_tick() -> bool:
@@ -274,10 +280,11 @@ def _late(call: Any, entry: list[Any], due: float, now: float) -> None:
 
 
 def _forked() -> None:
-    global _sleeping, _thread, _ticking, _timer, _deadman, _deadman_tried
+    global _sleeping, _thread, _ticking, _timer, _deadman, _deadman_tried, _loop_end
     _sleeping, _thread = True, None  # the thread did not come along: the next wait starts one
     _ticking, _timer = False, None  # nor the timers (the handler did)
     _deadman, _deadman_tried = None, False
+    _loop_end = None
     _waiting.clear()
     _ticked.clear()
     _ticked_blocks.clear()
@@ -323,6 +330,7 @@ def _start_ticks(call: Any, timeout: float | None) -> None:
         handler = signal.getsignal(TICK_SIGNAL)  # type: ignore[arg-type]
         if handler is not _on_tick:  # someone else's since: theirs stays
             raise OSError(f"SIGURG has a handler of its own here ({handler!r})")
+        _stop_with_the_loop()
         _last_tick = _ticks_idle_since = _perf()
         _timer.start(SAMPLE_EVERY)
     except OSError as exc:  # from now on the thread watches instead, this wait too
@@ -336,6 +344,46 @@ def _start_ticks(call: Any, timeout: float | None) -> None:
         _wind_deadman(True)
     if _sleeping:
         _wake()
+
+
+async def _until_the_loop_ends() -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if _ticking:
+            _stop_ticks()
+
+
+def _stop_with_the_loop() -> None:
+    """Stop the ticks when the running loop shuts down, not up to a tick later: a tick then lands in
+    whatever runs next (trio's run, say, whose closing leaves the signal wakeup fd on a closed socket
+    for a moment). ``asyncio.run`` and ``asyncio.Runner`` close the async generators the loop has
+    begun: one of ours, left at its first ``yield``, stops them."""
+    global _loop_end
+    loop = asyncio.get_running_loop()
+    if _loop_end is not None:
+        if _loop_end[0] is loop:
+            return
+        _close_at_once(_loop_end[1])  # a loop closed without closing its generators; or never closed
+    ending = _until_the_loop_ends()
+    _close_at_once(ending, start=True)
+    _loop_end = (loop, ending)
+
+
+def _close_at_once(ending: Any, start: bool = False) -> None:
+    """Run the generator to its first ``yield`` (``start``), or close it, here and now: it awaits nothing."""
+    try:
+        (ending.asend(None) if start else ending.aclose()).send(None)
+    except (StopIteration, RuntimeError):
+        pass
+
+
+def _at_exit() -> None:
+    if _loop_end is not None:
+        _close_at_once(_loop_end[1])  # not left to be finalized on a loop closed by then
+
+
+atexit.register(_at_exit)
 
 
 def _stop_ticks() -> None:
@@ -399,7 +447,7 @@ def _on_tick(signum: int, frame: FrameType | None) -> None:
             _wind_deadman(watched)
         if watched:
             _ticks_idle_since = now
-        elif now - _ticks_idle_since >= TICKS_LINGER:
+        elif now - _ticks_idle_since >= TICKS_LINGER or running_loop() is None:
             _seen_by_ticks.clear()
             _stop_ticks()
             if _deadman is not None:

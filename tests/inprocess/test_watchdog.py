@@ -300,6 +300,22 @@ async def test_the_ticks_keep_nothing_of_a_wait_that_ended() -> None:
     assert not watchdog._seen_by_ticks and not watchdog._ticked_blocks and not watchdog._ticked
 
 
+@pytest.mark.skipif(not TICKS, reason="the main thread's ticks are Linux's POSIX timers")
+def test_the_ticks_stop_at_once_when_the_loop_is_gone() -> None:
+    # What runs next on the main thread gets no signals: trio's run, say, leaves its signal wakeup fd on
+    # a closed socket for a moment as it ends, and a signal then is an error ("Bad file descriptor").
+    asyncio.run(Client(Sleeps).get("/?s=0"))
+    # Private, as nothing public shows it: whether the timer still runs (not a tick later either).
+    assert not watchdog._ticking
+    loop = asyncio.new_event_loop()  # closed without closing its async generators: the next tick
+    loop.run_until_complete(Client(Sleeps).get("/?s=0"))
+    loop.close()
+    deadline = time.perf_counter() + 3 * watchdog.SAMPLE_EVERY  # well before TICKS_LINGER
+    while watchdog._ticking and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    assert not watchdog._ticking
+
+
 def test_a_sigurg_handler_of_another_is_kept_and_the_thread_looks_instead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
